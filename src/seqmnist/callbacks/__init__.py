@@ -1,0 +1,5 @@
+"""Lightning callbacks that belong to this project (the stock ones are configured in configs/callbacks)."""
+
+from seqmnist.callbacks.run_config import RUN_CONFIG_KEY, StoreRunConfig, load_run_config
+
+__all__ = ["RUN_CONFIG_KEY", "StoreRunConfig", "load_run_config"]

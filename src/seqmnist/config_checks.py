@@ -1,0 +1,59 @@
+"""Reject impossible settings before any work starts, with the key, the value and what is allowed."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from seqmnist.data.datamodule import OFFICIAL_TRAIN_SIZE
+from seqmnist.errors import ConfigError
+
+_ABSENT = object()
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    holds: Callable[[Any], bool]
+    allowed: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("model.input_size", lambda v: _is_int(v) and v > 0, "a positive integer"),
+    Rule("model.hidden", lambda v: _is_int(v) and v > 0, "a positive integer"),
+    Rule("model.layers", lambda v: _is_int(v) and v > 0, "a positive integer"),
+    Rule("model.dropout", lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    Rule("model.num_classes", lambda v: _is_int(v) and v > 1, "an integer of at least 2"),
+    Rule("data.batch_size", lambda v: _is_int(v) and v > 0, "a positive integer"),
+    Rule("data.eval_batch_size", lambda v: _is_int(v) and v > 0, "a positive integer"),
+    Rule("data.val_size", lambda v: _is_int(v) and 0 < v < OFFICIAL_TRAIN_SIZE,
+         f"an integer between 1 and {OFFICIAL_TRAIN_SIZE - 1}"),
+    Rule("data.split_seed", _is_int, "an integer"),
+    Rule("data.std", lambda v: _is_number(v) and v > 0, "a positive number"),
+    Rule("data.mean", _is_number, "a number"),
+    Rule("optimizer.lr", lambda v: _is_number(v) and v > 0, "a positive number"),
+    Rule("seed", lambda v: v is None or _is_int(v), "an integer or null"),
+)
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raise one ConfigError listing every broken setting, so a user fixes them all in one go."""
+    problems = []
+    for rule in RULES:
+        value = OmegaConf.select(cfg, rule.key, default=_ABSENT)
+        if value is not _ABSENT and not rule.holds(value):
+            problems.append(f"{rule.key}={value!r} is invalid (allowed: {rule.allowed})")
+    if problems:
+        raise ConfigError(
+            "Invalid configuration: " + "; ".join(problems)
+            + ". Fix the override on the command line or in the config file it comes from."
+        )

@@ -1,0 +1,32 @@
+"""What `python eval.py ckpt_path=...` does: rebuild data and model from the checkpoint, then test."""
+
+from pathlib import Path
+
+from hydra.utils import instantiate
+from lightning.pytorch import Trainer
+from omegaconf import DictConfig
+
+from seqmnist.callbacks import load_run_config
+from seqmnist.instantiate import build_loggers, build_module
+from seqmnist.report import print_metrics
+from seqmnist.runtime import keep_freed_memory_in_process
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """Test a checkpoint on the full official test set with the data settings it was trained with.
+
+    Only the data location comes from this invocation (`paths.data_dir`): a checkpoint copied to
+    another machine still finds the dataset there.
+    """
+    keep_freed_memory_in_process()
+    checkpoint_path = Path(cfg.ckpt_path).expanduser().resolve()
+    run_cfg = load_run_config(checkpoint_path)
+    run_cfg.data.data_dir = cfg.paths.data_dir
+
+    datamodule = instantiate(run_cfg.data)
+    module = build_module(run_cfg)
+    trainer: Trainer = instantiate(cfg.trainer, logger=build_loggers(cfg.get("logger")) or False)
+    trainer.test(module, datamodule=datamodule, ckpt_path=str(checkpoint_path))
+    metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
+    print_metrics("Evaluation (test = the full official MNIST test set)", metrics, {"checkpoint": str(checkpoint_path)})
+    return metrics

@@ -1,0 +1,6 @@
+"""The network (plain nn.Module) and the LightningModule that trains it."""
+
+from seqmnist.models.module import SequenceClassifierModule
+from seqmnist.models.recurrent import RecurrentClassifier
+
+__all__ = ["RecurrentClassifier", "SequenceClassifierModule"]

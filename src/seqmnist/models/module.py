@@ -1,0 +1,91 @@
+"""The LightningModule: knows only "logits from a sequence", not where the data came from."""
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule
+from torch import Tensor, nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics.classification import MulticlassAccuracy
+
+OptimizerFactory = Callable[..., Optimizer]
+SchedulerFactory = Callable[..., LRScheduler]
+STAGES = ("train", "val", "test")
+
+
+class SequenceClassifierModule(LightningModule):
+    """Trains any `net` mapping `(time, batch, features)` to class logits.
+
+    The optimizer and scheduler arrive as partials from Hydra (`_partial_: true`) because they
+    need the parameters and the run length, which only exist here.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        num_classes: int = 10,
+    ) -> None:
+        super().__init__()
+        # partials are not weights_only-loadable; the full recipe travels in the checkpoint's run config
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.net = net
+        self.criterion = nn.CrossEntropyLoss()
+        # micro average = the plain fraction of correct predictions (torchmetrics defaults to macro)
+        # one metric object per stage; keys carry a suffix because ModuleDict forbids "train"
+        self.accuracy = nn.ModuleDict(
+            {f"{stage}_acc": MulticlassAccuracy(num_classes=num_classes, average="micro") for stage in STAGES}
+        )
+        self.mean_loss = nn.ModuleDict({f"{stage}_loss": MeanMetric() for stage in STAGES})
+        self.val_acc_best = MaxMetric()
+
+    def forward(self, sequence: Tensor) -> Tensor:
+        return self.net(sequence)
+
+    def on_train_start(self) -> None:
+        # the sanity check's validation must not count as the best epoch
+        self.val_acc_best.reset()
+
+    def _shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
+        sequence, labels = batch
+        logits = self(sequence)
+        loss = self.criterion(logits, labels)
+        batch_size = labels.size(0)  # Lightning would guess dim 0 of the sequence: the time axis
+        mean_loss, accuracy = self.mean_loss[f"{stage}_loss"], self.accuracy[f"{stage}_acc"]
+        mean_loss(loss, weight=batch_size)
+        accuracy(logits, labels)
+        on_step = stage == "train"
+        self.log(f"{stage}/loss", mean_loss, on_step=on_step, on_epoch=True,
+                 prog_bar=True, batch_size=batch_size)
+        self.log(f"{stage}/acc", accuracy, on_step=on_step, on_epoch=True,
+                 prog_bar=True, batch_size=batch_size)
+        return loss
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        self.val_acc_best(self.accuracy["val_acc"].compute())
+        self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True, prog_bar=True)
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def predict_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        return torch.softmax(self(batch[0]), dim=-1)
+
+    def configure_optimizers(self) -> Optimizer | dict[str, Any]:
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

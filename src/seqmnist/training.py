@@ -1,0 +1,57 @@
+"""What `python train.py` does: validate, instantiate, fit, test the best checkpoint, report."""
+
+import logging
+from typing import Any
+
+from hydra.utils import instantiate
+from lightning.pytorch import Trainer, seed_everything
+from omegaconf import DictConfig, OmegaConf
+
+from seqmnist.callbacks import StoreRunConfig
+from seqmnist.config_checks import validate
+from seqmnist.errors import ConfigError
+from seqmnist.instantiate import build_callbacks, build_loggers, build_module
+from seqmnist.report import print_metrics
+from seqmnist.runtime import keep_freed_memory_in_process
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit, then test the best checkpoint on the full official test set; return every final metric."""
+    validate(cfg)
+    keep_freed_memory_in_process()
+    if cfg.get("seed") is not None:
+        seed_everything(cfg.seed, workers=True)
+    run_config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+
+    datamodule = instantiate(cfg.data)
+    module = build_module(cfg)
+    callbacks = [*build_callbacks(cfg.get("callbacks")), StoreRunConfig(run_config)]
+    trainer: Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=build_loggers(cfg.get("logger")) or False)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(run_config)
+
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = _as_floats(trainer.callback_metrics)
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if not best:
+        log.warning("No best checkpoint was saved: testing the weights as they are after training.")
+    trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
+    metrics.update(_as_floats(trainer.callback_metrics))
+
+    print_metrics(
+        "Final metrics (test = the full official MNIST test set)",
+        {name: value for name, value in metrics.items() if name.startswith(("test/", "val/acc_best"))},
+        {"tested checkpoint": best or "final weights", "run folder": str(cfg.paths.output_dir)},
+    )
+    if cfg.get("optimized_metric") and cfg.optimized_metric not in metrics:
+        raise ConfigError(
+            f"optimized_metric={cfg.optimized_metric!r} was never logged; logged metrics are "
+            f"{sorted(metrics)}. Set optimized_metric to one of them."
+        )
+    return metrics
+
+
+def _as_floats(metrics: dict[str, Any]) -> dict[str, float]:
+    return {name: float(value) for name, value in metrics.items()}

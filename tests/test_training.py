@@ -1,0 +1,89 @@
+"""train.py fits and tests end to end; eval.py recomputes the same number from the checkpoint."""
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from test_configs import compose_train
+
+from seqmnist.training import train
+
+QUICK = ["trainer=cpu", "model.hidden=16", "data.batch_size=32", "data.eval_batch_size=25"]
+
+
+def printed_metric(output: str, name: str) -> float:
+    match = re.search(rf"{re.escape(name)}\s*│\s*([0-9.]+)\s*│", output)
+    assert match, f"{name} not printed in:\n{output}"
+    return float(match.group(1))
+
+
+def test_fast_dev_run_on_synthetic_data_fits_and_tests(tmp_path, synthetic_mnist):
+    cfg = compose_train(tmp_path, *QUICK, *synthetic_mnist.overrides(), "+trainer.fast_dev_run=true")
+    metrics = train(cfg)
+    assert {"train/loss_step", "val/acc", "test/acc", "test/loss"} <= set(metrics)
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_same_seed_gives_the_same_run_and_another_seed_a_different_one(tmp_path, synthetic_mnist, seed):
+    def run(chosen: int) -> float:
+        overrides = [*QUICK, *synthetic_mnist.overrides(), "+trainer.fast_dev_run=true", "logger=none"]
+        return train(compose_train(tmp_path / str(chosen), *overrides, f"seed={chosen}"))["test/loss"]
+
+    assert run(seed) == run(seed)
+    assert run(seed) != run(seed + 1)
+
+
+def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(tmp_path, synthetic_mnist):
+    trained = run_cli("train.py", *QUICK, *synthetic_mnist.overrides(), "trainer.max_epochs=2", root=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    printed = printed_metric(trained.stdout, "test/acc")
+
+    run_dir = next((tmp_path / "logs" / "train" / "runs").iterdir())
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    assert events.Scalars("test/acc")[-1].value == pytest.approx(printed, abs=1e-6)
+
+    best = next(path for path in (run_dir / "checkpoints").glob("epoch_*.ckpt"))
+    evaluated = run_cli("eval.py", f"ckpt_path={best}", f"paths.data_dir={synthetic_mnist.root}",
+                        "trainer=cpu", root=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert printed_metric(evaluated.stdout, "test/acc") == pytest.approx(printed, abs=1e-6)
+
+
+def test_train_learns_the_synthetic_task(tmp_path, synthetic_mnist):
+    overrides = [*QUICK, *synthetic_mnist.overrides(), "trainer.max_epochs=6", "logger=none", "callbacks=none"]
+    assert train(compose_train(tmp_path, *overrides))["test/acc"] >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.hidden=0", "model.hidden=0 is invalid (allowed: a positive integer)"),
+        ("model.layers=-1", "model.layers=-1 is invalid"),
+        ("model.dropout=1.5", "model.dropout=1.5 is invalid (allowed: a number in [0, 1))"),
+        ("data.batch_size=0", "data.batch_size=0 is invalid"),
+        ("data.val_size=70000", "data.val_size=70000 is invalid"),
+        ("model.hidden=abc", "model.hidden='abc' is invalid"),
+    ],
+)
+def test_bad_setting_exits_with_a_message_naming_key_value_and_allowed_range(tmp_path, override, message):
+    result = run_cli("train.py", override, root=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_eval_of_a_missing_checkpoint_says_what_to_pass(tmp_path):
+    result = run_cli("eval.py", f"ckpt_path={tmp_path / 'nope.ckpt'}", root=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert "No checkpoint file at" in result.stderr
+
+
+def test_eval_of_a_file_that_is_not_a_checkpoint_is_refused(tmp_path):
+    junk = Path(tmp_path / "junk.ckpt")
+    junk.write_bytes(b"not a checkpoint")
+    result = run_cli("eval.py", f"ckpt_path={junk}", root=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert "cannot be read as a checkpoint" in result.stderr
