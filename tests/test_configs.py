@@ -106,3 +106,8 @@ def test_tf_tutorial_experiment_is_the_tutorials_recipe(tmp_path):
     assert (cfg.optimizer.lr, cfg.optimizer.momentum) == (0.01, 0.9)
     assert (cfg.model.hidden, cfg.model.layers, cfg.model.dropout) == (100, 2, 0.5)
     assert (cfg.data.batch_size, cfg.trainer.max_steps) == (64, 10_000)
+
+
+def test_without_a_logger_the_learning_rate_monitor_is_left_out(tmp_path):
+    cfg = compose_train(tmp_path, "logger=none")
+    assert not any(type(c).__name__ == "LearningRateMonitor" for c in build_callbacks(cfg.callbacks, with_logger=False))

@@ -4,6 +4,7 @@ import logging
 
 from hydra.utils import instantiate
 from lightning.pytorch import Callback
+from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig
 
@@ -22,8 +23,15 @@ def build_module(cfg: DictConfig) -> SequenceClassifierModule:
     )
 
 
-def build_callbacks(cfg: DictConfig | None) -> list[Callback]:
-    return [instantiate(spec) for spec in (cfg or {}).values() if spec]
+def build_callbacks(cfg: DictConfig | None, with_logger: bool = True) -> list[Callback]:
+    """Instantiate the `callbacks` group; without a logger, drop those that only feed one."""
+    callbacks = [instantiate(spec) for spec in (cfg or {}).values() if spec]
+    if with_logger:
+        return callbacks
+    for callback in callbacks:
+        if isinstance(callback, LearningRateMonitor):
+            log.info("logger=none: the learning-rate monitor has nothing to write to and is skipped")
+    return [callback for callback in callbacks if not isinstance(callback, LearningRateMonitor)]
 
 
 def build_loggers(cfg: DictConfig | None) -> list[Logger]:

@@ -27,8 +27,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     datamodule = instantiate(cfg.data)
     module = build_module(cfg)
-    callbacks = [*build_callbacks(cfg.get("callbacks")), StoreRunConfig(run_config)]
-    trainer: Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=build_loggers(cfg.get("logger")) or False)
+    loggers = build_loggers(cfg.get("logger"))
+    callbacks = [*build_callbacks(cfg.get("callbacks"), with_logger=bool(loggers)), StoreRunConfig(run_config)]
+    trainer: Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     for logger in trainer.loggers:
         logger.log_hyperparams(run_config)
 
