@@ -30,7 +30,11 @@ class SyntheticMNIST:
 
     def overrides(self, val_size: int = 40) -> list[str]:
         table = ",".join(f"{name}:{md5}" for name, md5 in self.checksums.items())
-        return [f"data.data_dir={self.root}", f"data.val_size={val_size}", f"data.checksums={{{table}}}"]
+        return [
+            f"data.data_dir={self.root}",
+            f"data.val_size={val_size}",
+            f"data.checksums={{{table}}}",
+        ]
 
 
 def make_digit_like_arrays(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,10 +62,16 @@ def synthetic_mnist(tmp_path: Path) -> SyntheticMNIST:
     return write_synthetic_mnist(tmp_path / "data")
 
 
-def run_cli(script: str, *overrides: str, root: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_cli(
+    script: str, *overrides: str, root: Path, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """Run `python <script> overrides...` as a user would, with logs under `root`."""
     env = {**os.environ, "SEQMNIST_ROOT": str(root), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / script), *overrides],
-        cwd=root, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

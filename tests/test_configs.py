@@ -34,7 +34,9 @@ def test_every_group_offers_the_options_the_readme_promises():
 
 @pytest.mark.parametrize("option", options("data"))
 def test_data_option_instantiates_a_datamodule(tmp_path, option):
-    assert isinstance(instantiate(compose_train(tmp_path, f"data={option}").data), LightningDataModule)
+    assert isinstance(
+        instantiate(compose_train(tmp_path, f"data={option}").data), LightningDataModule
+    )
 
 
 @pytest.mark.parametrize("option", options("model"))
@@ -110,4 +112,7 @@ def test_tf_tutorial_experiment_is_the_tutorials_recipe(tmp_path):
 
 def test_without_a_logger_the_learning_rate_monitor_is_left_out(tmp_path):
     cfg = compose_train(tmp_path, "logger=none")
-    assert not any(type(c).__name__ == "LearningRateMonitor" for c in build_callbacks(cfg.callbacks, with_logger=False))
+    assert not any(
+        type(c).__name__ == "LearningRateMonitor"
+        for c in build_callbacks(cfg.callbacks, with_logger=False)
+    )

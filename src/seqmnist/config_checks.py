@@ -35,8 +35,11 @@ RULES: tuple[Rule, ...] = (
     Rule("model.num_classes", lambda v: _is_int(v) and v > 1, "an integer of at least 2"),
     Rule("data.batch_size", lambda v: _is_int(v) and v > 0, "a positive integer"),
     Rule("data.eval_batch_size", lambda v: _is_int(v) and v > 0, "a positive integer"),
-    Rule("data.val_size", lambda v: _is_int(v) and 0 < v < OFFICIAL_TRAIN_SIZE,
-         f"an integer between 1 and {OFFICIAL_TRAIN_SIZE - 1}"),
+    Rule(
+        "data.val_size",
+        lambda v: _is_int(v) and 0 < v < OFFICIAL_TRAIN_SIZE,
+        f"an integer between 1 and {OFFICIAL_TRAIN_SIZE - 1}",
+    ),
     Rule("data.split_seed", _is_int, "an integer"),
     Rule("data.std", lambda v: _is_number(v) and v > 0, "a positive number"),
     Rule("data.mean", _is_number, "a number"),
@@ -54,6 +57,7 @@ def validate(cfg: DictConfig) -> None:
             problems.append(f"{rule.key}={value!r} is invalid (allowed: {rule.allowed})")
     if problems:
         raise ConfigError(
-            "Invalid configuration: " + "; ".join(problems)
+            "Invalid configuration: "
+            + "; ".join(problems)
             + ". Fix the override on the command line or in the config file it comes from."
         )

@@ -15,3 +15,7 @@ class DataError(SeqmnistError):
 
 class CheckpointError(SeqmnistError):
     """A checkpoint cannot be used with the requested model or command."""
+
+
+class TrainingDiverged(SeqmnistError):
+    """The loss stopped being a finite number."""

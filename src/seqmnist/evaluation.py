@@ -28,5 +28,9 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     trainer: Trainer = instantiate(cfg.trainer, logger=build_loggers(cfg.get("logger")) or False)
     trainer.test(module, datamodule=datamodule, ckpt_path=str(checkpoint_path))
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
-    print_metrics("Evaluation (test = the full official MNIST test set)", metrics, {"checkpoint": str(checkpoint_path)})
+    print_metrics(
+        "Evaluation (test = the full official MNIST test set)",
+        metrics,
+        {"checkpoint": str(checkpoint_path)},
+    )
     return metrics

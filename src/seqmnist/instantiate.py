@@ -30,7 +30,9 @@ def build_callbacks(cfg: DictConfig | None, with_logger: bool = True) -> list[Ca
         return callbacks
     for callback in callbacks:
         if isinstance(callback, LearningRateMonitor):
-            log.info("logger=none: the learning-rate monitor has nothing to write to and is skipped")
+            log.info(
+                "logger=none: the learning-rate monitor has nothing to write to and is skipped"
+            )
     return [callback for callback in callbacks if not isinstance(callback, LearningRateMonitor)]
 
 

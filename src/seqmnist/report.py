@@ -4,7 +4,9 @@ from rich.console import Console
 from rich.table import Table
 
 
-def print_metrics(title: str, metrics: dict[str, float], notes: dict[str, str] | None = None) -> None:
+def print_metrics(
+    title: str, metrics: dict[str, float], notes: dict[str, str] | None = None
+) -> None:
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -28,7 +28,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule = instantiate(cfg.data)
     module = build_module(cfg)
     loggers = build_loggers(cfg.get("logger"))
-    callbacks = [*build_callbacks(cfg.get("callbacks"), with_logger=bool(loggers)), StoreRunConfig(run_config)]
+    callbacks = [
+        *build_callbacks(cfg.get("callbacks"), with_logger=bool(loggers)),
+        StoreRunConfig(run_config),
+    ]
     trainer: Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     for logger in trainer.loggers:
         logger.log_hyperparams(run_config)
@@ -43,7 +46,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     print_metrics(
         "Final metrics (test = the full official MNIST test set)",
-        {name: value for name, value in metrics.items() if name.startswith(("test/", "val/acc_best"))},
+        {
+            name: value
+            for name, value in metrics.items()
+            if name.startswith(("test/", "val/acc_best"))
+        },
         {"tested checkpoint": best or "final weights", "run folder": str(cfg.paths.output_dir)},
     )
     if cfg.get("optimized_metric") and cfg.optimized_metric not in metrics:

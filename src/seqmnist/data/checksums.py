@@ -24,7 +24,10 @@ def md5_of(path: Path, chunk_size: int = 1 << 20) -> str:
 
 
 def all_present_and_valid(raw_dir: Path, checksums: Mapping[str, str]) -> bool:
-    return all((raw_dir / name).is_file() and md5_of(raw_dir / name) == md5 for name, md5 in checksums.items())
+    return all(
+        (raw_dir / name).is_file() and md5_of(raw_dir / name) == md5
+        for name, md5 in checksums.items()
+    )
 
 
 def verify(raw_dir: Path, checksums: Mapping[str, str], source: str) -> None:

