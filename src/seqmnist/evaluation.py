@@ -6,7 +6,7 @@ from hydra.utils import instantiate
 from lightning.pytorch import Trainer
 from omegaconf import DictConfig
 
-from seqmnist.callbacks import load_run_config
+from seqmnist.checkpoints import read_checkpoint, run_config_of
 from seqmnist.instantiate import build_loggers, build_module
 from seqmnist.report import print_metrics
 from seqmnist.runtime import keep_freed_memory_in_process
@@ -20,7 +20,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     """
     keep_freed_memory_in_process()
     checkpoint_path = Path(cfg.ckpt_path).expanduser().resolve()
-    run_cfg = load_run_config(checkpoint_path)
+    run_cfg = run_config_of(read_checkpoint(checkpoint_path))
     run_cfg.data.data_dir = cfg.paths.data_dir
 
     datamodule = instantiate(run_cfg.data)

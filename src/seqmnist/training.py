@@ -1,13 +1,15 @@
 """What `python train.py` does: validate, instantiate, fit, test the best checkpoint, report."""
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
-from lightning.pytorch import Trainer, seed_everything
+from lightning.pytorch import LightningModule, Trainer, seed_everything
 from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.callbacks import StoreRunConfig
+from seqmnist.checkpoints import LATEST, ensure_weights_fit, find_latest, read_checkpoint
 from seqmnist.config_checks import validate
 from seqmnist.errors import ConfigError
 from seqmnist.instantiate import build_callbacks, build_loggers, build_module
@@ -36,7 +38,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     for logger in trainer.loggers:
         logger.log_hyperparams(run_config)
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=_checkpoint_to_resume(cfg, module))
     metrics = _as_floats(trainer.callback_metrics)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if not best:
@@ -59,6 +61,19 @@ def train(cfg: DictConfig) -> dict[str, float]:
             f"{sorted(metrics)}. Set optimized_metric to one of them."
         )
     return metrics
+
+
+def _checkpoint_to_resume(cfg: DictConfig, module: LightningModule) -> str | None:
+    """Resolve `ckpt_path` (a path, or `latest`) and make sure its weights fit this model."""
+    if not cfg.get("ckpt_path"):
+        return None
+    if cfg.ckpt_path == LATEST:
+        path = find_latest(Path(cfg.paths.log_dir) / cfg.task_name)
+    else:
+        path = Path(cfg.ckpt_path).expanduser().resolve()
+    ensure_weights_fit(module, read_checkpoint(path), path)
+    log.info("Resuming from %s", path)
+    return str(path)
 
 
 def _as_floats(metrics: dict[str, Any]) -> dict[str, float]:

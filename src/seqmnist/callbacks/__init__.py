@@ -1,6 +1,6 @@
 """Lightning callbacks that belong to this project (the stock ones are configured in configs/callbacks)."""
 
 from seqmnist.callbacks.divergence import StopOnNonFiniteLoss
-from seqmnist.callbacks.run_config import RUN_CONFIG_KEY, StoreRunConfig, load_run_config
+from seqmnist.callbacks.run_config import RUN_CONFIG_KEY, StoreRunConfig
 
-__all__ = ["RUN_CONFIG_KEY", "StopOnNonFiniteLoss", "StoreRunConfig", "load_run_config"]
+__all__ = ["RUN_CONFIG_KEY", "StopOnNonFiniteLoss", "StoreRunConfig"]

@@ -1,0 +1,57 @@
+"""Resuming picks the right checkpoint, and a checkpoint of another architecture is refused clearly."""
+
+import pytest
+import torch
+from test_configs import compose_train
+from test_training import QUICK
+
+from seqmnist.errors import CheckpointError
+from seqmnist.training import train
+
+
+def train_synthetic(output_dir, synthetic, *overrides):
+    log_dir = output_dir.parents[2]  # <root>/logs/train/runs/<name> -> <root>/logs
+    cfg = compose_train(
+        output_dir,
+        *QUICK,
+        *synthetic.overrides(),
+        "logger=none",
+        f"paths.log_dir={log_dir}",
+        *overrides,
+    )
+    return train(cfg)
+
+
+def test_ckpt_path_latest_continues_the_newest_run(tmp_path, synthetic_mnist):
+    runs = tmp_path / "logs" / "train" / "runs"
+    # a constant lr: a one-cycle schedule is fixed to its run's length and cannot be extended
+    train_synthetic(runs / "first", synthetic_mnist, "trainer.max_epochs=1", "scheduler=none")
+    train_synthetic(
+        runs / "second",
+        synthetic_mnist,
+        "trainer.max_epochs=2",
+        "scheduler=none",
+        "ckpt_path=latest",
+    )
+    resumed = torch.load(runs / "second" / "checkpoints" / "last.ckpt", weights_only=True)
+    steps_per_epoch = -(-(synthetic_mnist.train_size - 40) // 32)
+    assert resumed["global_step"] == 2 * steps_per_epoch
+
+
+def test_ckpt_path_latest_without_any_run_says_so(tmp_path, synthetic_mnist):
+    with pytest.raises(CheckpointError, match=r"found no checkpoints/last\.ckpt"):
+        train_synthetic(
+            tmp_path / "logs" / "train" / "runs" / "a", synthetic_mnist, "ckpt_path=latest"
+        )
+
+
+def test_resuming_a_checkpoint_of_another_architecture_names_the_mismatch(
+    tmp_path, synthetic_mnist
+):
+    runs = tmp_path / "logs" / "train" / "runs"
+    train_synthetic(runs / "small", synthetic_mnist, "trainer.max_epochs=1")
+    last = runs / "small" / "checkpoints" / "last.ckpt"
+    with pytest.raises(
+        CheckpointError, match=r"different architecture.*net\.head\.weight.*'hidden': 16"
+    ):
+        train_synthetic(runs / "big", synthetic_mnist, "model.hidden=32", f"ckpt_path={last}")
