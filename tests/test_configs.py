@@ -116,3 +116,18 @@ def test_without_a_logger_the_learning_rate_monitor_is_left_out(tmp_path):
         type(c).__name__ == "LearningRateMonitor"
         for c in build_callbacks(cfg.callbacks, with_logger=False)
     )
+
+
+@pytest.mark.parametrize("optimizer", options("optimizer"))
+@pytest.mark.parametrize("scheduler", [s for s in options("scheduler") if s != "none"])
+def test_every_optimizer_combines_with_every_scheduler(tmp_path, optimizer, scheduler):
+    cfg = compose_train(tmp_path, f"optimizer={optimizer}", f"scheduler={scheduler}")
+    built = instantiate(cfg.optimizer)(params=[torch.nn.Parameter(torch.zeros(2))])
+    instantiate(cfg.scheduler)(optimizer=built, total_steps=10)
+
+
+def test_one_cycle_leaves_plain_sgd_without_momentum(tmp_path):
+    cfg = compose_train(tmp_path, "optimizer=sgd", "scheduler=onecycle")
+    built = instantiate(cfg.optimizer)(params=[torch.nn.Parameter(torch.zeros(2))])
+    instantiate(cfg.scheduler)(optimizer=built, total_steps=10)
+    assert built.param_groups[0]["momentum"] == 0
