@@ -62,15 +62,23 @@ def synthetic_mnist(tmp_path: Path) -> SyntheticMNIST:
     return write_synthetic_mnist(tmp_path / "data")
 
 
+def cli_command(script: str, *overrides: str) -> list[str]:
+    return [sys.executable, str(REPO_ROOT / script), *overrides]
+
+
+def cli_env(root: Path) -> dict[str, str]:
+    """The user's environment, with data and logs under `root` instead of the repository."""
+    return {**os.environ, "SEQMNIST_ROOT": str(root), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+
+
 def run_cli(
     script: str, *overrides: str, root: Path, timeout: float = 600
 ) -> subprocess.CompletedProcess:
     """Run `python <script> overrides...` as a user would, with logs under `root`."""
-    env = {**os.environ, "SEQMNIST_ROOT": str(root), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, str(REPO_ROOT / script), *overrides],
+        cli_command(script, *overrides),
         cwd=root,
-        env=env,
+        env=cli_env(root),
         capture_output=True,
         text=True,
         timeout=timeout,
