@@ -8,13 +8,14 @@ os.environ.setdefault("SEQMNIST_ROOT", str(Path(__file__).resolve().parent))
 import hydra
 from omegaconf import DictConfig
 
-from seqmnist.cli import exit_on_user_error
+from seqmnist.cli import run_recorded
 from seqmnist.evaluation import evaluate
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="eval")
-def main(cfg: DictConfig) -> float:
-    return exit_on_user_error(evaluate, cfg)["test/acc"]
+def main(cfg: DictConfig) -> float | None:
+    metrics = run_recorded(evaluate, cfg)
+    return metrics["test/acc"] if metrics else float("nan")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,15 @@ os.environ.setdefault("SEQMNIST_ROOT", str(Path(__file__).resolve().parent))
 import hydra
 from omegaconf import DictConfig
 
-from seqmnist.cli import exit_on_user_error
+from seqmnist.cli import run_recorded
 from seqmnist.training import train
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    metrics = exit_on_user_error(train, cfg)
+    metrics = run_recorded(train, cfg)
+    if metrics is None:  # a failed sweep job: NaN tells Optuna the trial failed
+        return float("nan")
     return metrics.get(cfg.optimized_metric) if cfg.get("optimized_metric") else None
 
 

@@ -45,6 +45,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         log.warning("No best checkpoint was saved: testing the weights as they are after training.")
     trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
     metrics.update(_as_floats(trainer.callback_metrics))
+    metrics["model/params"] = float(sum(p.numel() for p in module.net.parameters()))
 
     print_metrics(
         "Final metrics (test = the full official MNIST test set)",

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import torch
 from lightning.pytorch import LightningDataModule
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch import Tensor
 from torch.utils.data import DataLoader
 from torchvision.datasets import MNIST
@@ -73,10 +74,25 @@ class MNISTDataModule(LightningDataModule):
         return self._loader(self.data_train, self.hparams.batch_size, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.data_val, self.hparams.eval_batch_size, shuffle=False)
+        return self._evaluation_loader(self.data_val)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.data_test, self.hparams.eval_batch_size, shuffle=False)
+        return self._evaluation_loader(self.data_test)
+
+    def _evaluation_loader(self, dataset: InMemoryImages | None) -> DataLoader:
+        """Under DDP, shard without padding: Lightning's default sampler repeats images to even out
+        the ranks, which would count some test images twice in the reported accuracy."""
+        if self.trainer is None or self.trainer.world_size <= 1 or dataset is None:
+            return self._loader(dataset, self.hparams.eval_batch_size, shuffle=False)
+        sampler = UnrepeatedDistributedSampler(
+            dataset,
+            num_replicas=self.trainer.world_size,
+            rank=self.trainer.global_rank,
+            shuffle=False,
+        )
+        return DataLoader(
+            dataset, batch_size=self.hparams.eval_batch_size, sampler=sampler, collate_fn=keep_batch
+        )
 
     def on_after_batch_transfer(
         self, batch: tuple[Tensor, Tensor], dataloader_idx: int

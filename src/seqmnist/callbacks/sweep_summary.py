@@ -1,0 +1,142 @@
+"""At the end of every multirun: one table of all jobs, as CSV, Markdown (also printed) and a plot."""
+
+import csv
+import logging
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: sweeps run on machines without a display
+import matplotlib.pyplot as plt
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from seqmnist.results import COMPLETED, RESULT_FILE, RunResult, read_result
+
+log = logging.getLogger(__name__)
+
+COLUMNS = (
+    "job",
+    "status",
+    "overrides",
+    "val/acc_best",
+    "test/acc",
+    "params",
+    "wall_time_s",
+    "error",
+)
+
+
+class SweepSummary(Callback):
+    """Hydra callback: gathers every job's `result.json` under the sweep folder.
+
+    Reading the folders (not in-memory returns) makes it work for every launcher, including
+    jobs that ran in other processes or on other machines, and for failed jobs.
+    """
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # sweepers that keep state in the sweep folder (Optuna's SQLite study) need it before job 0
+        Path(config.hydra.sweep.dir).mkdir(parents=True, exist_ok=True)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        jobs = sorted(sweep_dir.glob(f"*/{RESULT_FILE}"), key=lambda p: _job_order(p.parent.name))
+        if not jobs:
+            log.warning("No job results under %s: nothing to summarise", sweep_dir)
+            return
+        rows = [summary_row(path.parent.name, read_result(path)) for path in jobs]
+        write_csv(rows, sweep_dir / "summary.csv")
+        table = markdown_table(rows, swept_values(rows))
+        (sweep_dir / "summary.md").write_text(table + "\n")
+        plot_against_swept_values(rows, sweep_dir / "summary.png")
+        failed = sum(row["status"] != COMPLETED for row in rows)
+        print(
+            f"\nSweep summary ({len(rows)} jobs, {failed} failed): {sweep_dir / 'summary.csv'}\n{table}\n"
+        )
+        if failed:
+            log.error(
+                "%d of %d sweep jobs failed: see the status and error columns above",
+                failed,
+                len(rows),
+            )
+
+
+def _job_order(name: str) -> tuple[int, str]:
+    return (int(name), name) if name.isdigit() else (1 << 30, name)
+
+
+def summary_row(job: str, result: RunResult) -> dict[str, str]:
+    def metric(name: str, digits: int) -> str:
+        return f"{result.metrics[name]:.{digits}f}" if name in result.metrics else ""
+
+    return {
+        "job": job,
+        "status": result.status,
+        "overrides": " ".join(result.overrides),
+        "val/acc_best": metric("val/acc_best", 4),
+        "test/acc": metric("test/acc", 4),
+        "params": metric("model/params", 0),
+        "wall_time_s": f"{result.wall_time_s:.1f}",
+        "error": result.error or "",
+    }
+
+
+def write_csv(rows: list[dict[str, str]], path: Path) -> None:
+    with path.open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def markdown_table(rows: list[dict[str, str]], swept: dict[str, list[str]]) -> str:
+    """The CSV's columns, but only the overrides that differ between jobs (the rest is noise)."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")[:160]
+
+    columns = [column if column != "overrides" else "swept" for column in COLUMNS]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for index, row in enumerate(rows):
+        shown = {
+            **row,
+            "swept": " ".join(f"{key}={values[index]}" for key, values in swept.items()),
+        }
+        lines.append("| " + " | ".join(cell(shown[column]) for column in columns) + " |")
+    return "\n".join(lines)
+
+
+def swept_values(rows: list[dict[str, str]]) -> dict[str, list[str]]:
+    """Override keys whose value differs between jobs, with each job's value."""
+    per_job = [dict(o.split("=", 1) for o in row["overrides"].split() if "=" in o) for row in rows]
+    keys = sorted({key for overrides in per_job for key in overrides})
+    return {
+        key: [overrides.get(key, "") for overrides in per_job]
+        for key in keys
+        if len({overrides.get(key) for overrides in per_job}) > 1
+    }
+
+
+def plot_against_swept_values(rows: list[dict[str, str]], path: Path) -> None:
+    swept = swept_values(rows) or {"job": [row["job"] for row in rows]}
+    figure, axes = plt.subplots(1, len(swept), figsize=(4 * len(swept), 3.5), squeeze=False)
+    for axis, (key, values) in zip(axes[0], swept.items(), strict=True):
+        categories = sorted(set(values), key=_natural)
+        for value, row in zip(values, rows, strict=True):
+            if row["test/acc"]:
+                axis.scatter(categories.index(value), float(row["test/acc"]), color="tab:blue")
+        axis.set_xticks(range(len(categories)), categories)
+        axis.set_xlabel(key)
+        axis.set_ylabel("test accuracy")
+        axis.grid(alpha=0.3)
+    figure.suptitle("Sweep: test accuracy per job against each swept value")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _natural(value: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(value))
+    except ValueError:
+        return (1, value)

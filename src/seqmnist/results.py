@@ -1,0 +1,30 @@
+"""One result file per run folder, so a sweep can be summarised from its folders alone."""
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+RESULT_FILE = "result.json"
+COMPLETED = "completed"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: str
+    overrides: list[str]
+    wall_time_s: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+def write_result(output_dir: Path, result: RunResult) -> None:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    partial = output_dir / f"{RESULT_FILE}.{os.getpid()}.partial"
+    partial.write_text(json.dumps(asdict(result), indent=2))
+    os.replace(partial, output_dir / RESULT_FILE)
+
+
+def read_result(path: Path) -> RunResult:
+    return RunResult(**json.loads(path.read_text()))

@@ -1,0 +1,154 @@
+"""Sweeps, searches and multi-process training run on Hydra's and Lightning's own engines."""
+
+import csv
+import re
+from pathlib import Path
+
+import optuna
+import pytest
+from conftest import run_cli, write_synthetic_mnist
+from test_training import QUICK, printed_metric
+
+# the sweeps choose model.hidden themselves; a fixed value after them would win
+TINY = [o for o in QUICK if not o.startswith("model.hidden")] + [
+    "trainer.max_epochs=1",
+    "+trainer.limit_train_batches=2",
+]
+
+
+def sweep_folder(root: Path) -> Path:
+    return next((root / "logs" / "train" / "multiruns").iterdir())
+
+
+def summary_rows(root: Path) -> list[dict[str, str]]:
+    with (sweep_folder(root) / "summary.csv").open() as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_grid_sweep_runs_every_combination_in_its_own_folder_and_summarises_them(
+    tmp_path, synthetic_mnist
+):
+    grid = ["model.hidden=8,16,32", "model.layers=1,2", "optimizer=adadelta,momentum"]
+    result = run_cli("train.py", "-m", *grid, *TINY, *synthetic_mnist.overrides(), root=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Sweep summary (12 jobs, 0 failed)" in result.stdout
+    assert "| job | status | swept |" in result.stdout
+
+    rows = summary_rows(tmp_path)
+    combinations = {
+        tuple(
+            o
+            for o in row["overrides"].split()
+            if o.split("=")[0] in {"model.hidden", "model.layers", "optimizer"}
+        )
+        for row in rows
+    }
+    expected = {
+        (f"model.hidden={h}", f"model.layers={n}", f"optimizer={o}")
+        for h in (8, 16, 32)
+        for n in (1, 2)
+        for o in ("adadelta", "momentum")
+    }
+    assert combinations == expected
+    assert all(row["status"] == "completed" and 0 <= float(row["test/acc"]) <= 1 for row in rows)
+    folder = sweep_folder(tmp_path)
+    assert all((folder / row["job"] / "tensorboard").is_dir() for row in rows)
+    assert (folder / "summary.png").stat().st_size > 0
+
+
+def test_a_failing_job_is_recorded_with_its_error_and_the_others_complete(
+    tmp_path, synthetic_mnist
+):
+    result = run_cli(
+        "train.py", "-m", "model.hidden=8,0,16", *TINY, *synthetic_mnist.overrides(), root=tmp_path
+    )
+    assert "Sweep summary (3 jobs, 1 failed)" in result.stdout, result.stderr[-3000:]
+    by_hidden = {
+        re.search(r"model.hidden=(\d+)", row["overrides"]).group(1): row
+        for row in summary_rows(tmp_path)
+    }
+    assert by_hidden["0"]["status"] == "failed"
+    assert "model.hidden=0 is invalid" in by_hidden["0"]["error"]
+    assert by_hidden["8"]["status"] == by_hidden["16"]["status"] == "completed"
+
+
+def test_optuna_search_resumes_the_same_study_when_the_command_is_run_again(
+    tmp_path, synthetic_mnist
+):
+    command = [
+        "-m",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=2",
+        *TINY,
+        *synthetic_mnist.overrides(),
+    ]
+    for expected_trials in (2, 4):
+        result = run_cli("train.py", *command, "logger=none", root=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+        storage = f"sqlite:///{sweep_folder(tmp_path) / 'optuna.db'}"
+        study = optuna.load_study(study_name="seqmnist", storage=storage)
+        assert len(study.trials) == expected_trials
+        assert all(trial.state == optuna.trial.TrialState.COMPLETE for trial in study.trials)
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_launcher_plugin_runs_the_jobs_of_a_sweep(tmp_path, synthetic_mnist, launcher):
+    result = run_cli(
+        "train.py",
+        "-m",
+        f"hydra/launcher={launcher}",
+        "model.hidden=8,16",
+        *TINY,
+        *synthetic_mnist.overrides(),
+        "logger=none",
+        root=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [row["status"] for row in summary_rows(tmp_path)] == ["completed", "completed"]
+
+
+@pytest.fixture
+def odd_sized_synthetic_mnist(tmp_path):
+    """61 test images: two ranks cannot split them evenly, so padding would show in the accuracy."""
+    return write_synthetic_mnist(tmp_path / "odd", test_size=61)
+
+
+def test_ddp_sim_test_accuracy_equals_a_single_process_eval_of_its_checkpoint(
+    tmp_path, odd_sized_synthetic_mnist
+):
+    data = odd_sized_synthetic_mnist
+    trained = run_cli(
+        "train.py",
+        "trainer=ddp_sim",
+        *QUICK[1:],
+        "trainer.max_epochs=2",
+        *data.overrides(),
+        "logger=none",
+        root=tmp_path,
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    best = next(tmp_path.glob("logs/train/runs/*/checkpoints/epoch_*.ckpt"))
+    evaluated = run_cli(
+        "eval.py", f"ckpt_path={best}", f"paths.data_dir={data.root}", "trainer=cpu", root=tmp_path
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    ddp_accuracy = printed_metric(trained.stdout, "test/acc")
+    assert ddp_accuracy == pytest.approx(printed_metric(evaluated.stdout, "test/acc"), abs=1e-6)
+    assert round(ddp_accuracy * 61) == pytest.approx(
+        ddp_accuracy * 61, abs=1e-4
+    )  # counted out of 61, not 62
+
+
+def test_ddp_sim_works_inside_a_sweep(tmp_path, synthetic_mnist):
+    result = run_cli(
+        "train.py",
+        "-m",
+        "trainer=ddp_sim",
+        "model.hidden=8,16",
+        *TINY[1:],
+        *synthetic_mnist.overrides(),
+        "logger=none",
+        root=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [row["status"] for row in summary_rows(tmp_path)] == ["completed", "completed"]
