@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 log = logging.getLogger(__name__)
@@ -25,12 +26,9 @@ class CheckpointOnInterrupt(Callback):
     def on_exception(
         self, trainer: Trainer, pl_module: LightningModule, exception: BaseException
     ) -> None:
-        if (
-            not isinstance(exception, KeyboardInterrupt | SIGTERMException)
-            or trainer.sanity_checking
-        ):
-            return
-        if not trainer.training:
+        interrupted = isinstance(exception, KeyboardInterrupt | SIGTERMException)
+        # fitting includes its validation epochs: a signal may well arrive during one
+        if not interrupted or trainer.state.fn != TrainerFn.FITTING or trainer.sanity_checking:
             return
         path = self.dirpath / INTERRUPTED_CHECKPOINT
         trainer.save_checkpoint(path)
