@@ -36,3 +36,11 @@ def test_dropout_is_active_in_training_and_off_in_evaluation():
     assert not torch.equal(net(sequence), net(sequence))
     net.eval()
     assert torch.equal(net(sequence), net(sequence))
+
+
+def test_logits_per_step_end_with_the_classification():
+    net = RecurrentClassifier(hidden=16, layers=2).eval()
+    sequence = torch.randn(28, 3, 28)
+    per_step = net.logits_per_step(sequence)
+    assert per_step.shape == (28, 3, 10)
+    assert torch.allclose(per_step[-1], net(sequence))

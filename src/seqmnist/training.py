@@ -6,6 +6,7 @@ from typing import Any
 
 from hydra.utils import instantiate
 from lightning.pytorch import LightningModule, Trainer, seed_everything
+from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.callbacks import StoreRunConfig
@@ -17,6 +18,8 @@ from seqmnist.report import print_metrics
 from seqmnist.runtime import keep_freed_memory_in_process
 
 log = logging.getLogger(__name__)
+
+HPARAMS_METRICS = ("val/acc_best", "test/acc", "test/loss", "model/params")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -46,6 +49,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
     metrics.update(_as_floats(trainer.callback_metrics))
     metrics["model/params"] = float(sum(p.numel() for p in module.net.parameters()))
+    _fill_hparams_tab(trainer, run_config, metrics)
 
     print_metrics(
         "Final metrics (test = the full official MNIST test set)",
@@ -75,6 +79,24 @@ def _checkpoint_to_resume(cfg: DictConfig, module: LightningModule) -> str | Non
     ensure_weights_fit(module, read_checkpoint(path), path)
     log.info("Resuming from %s", path)
     return str(path)
+
+
+def _fill_hparams_tab(
+    trainer: Trainer, run_config: dict[str, Any], metrics: dict[str, float]
+) -> None:
+    """TensorBoard's HPARAMS tab compares runs by hyperparameters and final metrics side by side.
+
+    The metrics get their own `hparams/` tags: re-logging them under `test/acc` would add a
+    second point to the real curves.
+    """
+    final = {
+        f"hparams/{name.replace('/', '_')}": metrics[name]
+        for name in HPARAMS_METRICS
+        if name in metrics
+    }
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(run_config, metrics=final)
 
 
 def _as_floats(metrics: dict[str, Any]) -> dict[str, float]:

@@ -1,7 +1,14 @@
 """Lightning callbacks that belong to this project (the stock ones are configured in configs/callbacks)."""
 
+from seqmnist.callbacks.dashboards import TestSetFigures
 from seqmnist.callbacks.divergence import StopOnNonFiniteLoss
 from seqmnist.callbacks.interruption import CheckpointOnInterrupt
 from seqmnist.callbacks.run_config import RUN_CONFIG_KEY, StoreRunConfig
 
-__all__ = ["RUN_CONFIG_KEY", "CheckpointOnInterrupt", "StopOnNonFiniteLoss", "StoreRunConfig"]
+__all__ = [
+    "RUN_CONFIG_KEY",
+    "CheckpointOnInterrupt",
+    "StopOnNonFiniteLoss",
+    "StoreRunConfig",
+    "TestSetFigures",
+]

@@ -55,7 +55,7 @@ class SequenceClassifierModule(LightningModule):
         # the sanity check's validation must not count as the best epoch
         self.val_acc_best.reset()
 
-    def _shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
+    def _shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> dict[str, Tensor]:
         sequence, labels = batch
         logits = self(sequence)
         loss = self.criterion(logits, labels)
@@ -80,9 +80,9 @@ class SequenceClassifierModule(LightningModule):
             prog_bar=True,
             batch_size=batch_size,
         )
-        return loss
+        return {"loss": loss, "logits": logits.detach()}
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
         return self._shared_step(batch, "train")
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
@@ -92,8 +92,9 @@ class SequenceClassifierModule(LightningModule):
         self.val_acc_best(self.accuracy["val_acc"].compute())
         self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True, prog_bar=True)
 
-    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, "test")
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        # the logits reach callbacks (figures of the test set) without a second forward pass
+        return self._shared_step(batch, "test")
 
     def predict_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         return torch.softmax(self(batch[0]), dim=-1)

@@ -31,3 +31,8 @@ class RecurrentClassifier(nn.Module):
         """Map `(time, batch, features)` to logits `(batch, num_classes)`."""
         outputs, _ = self.lstm(sequence)
         return self.head(self.output_dropout(outputs[-1]))
+
+    def logits_per_step(self, sequence: Tensor) -> Tensor:
+        """Logits `(time, batch, num_classes)` as if reading stopped after each step: how the answer forms."""
+        outputs, _ = self.lstm(sequence)
+        return self.head(self.output_dropout(outputs))

@@ -1,0 +1,117 @@
+"""Figures of the test set in TensorBoard: what the network gets wrong and how it reads."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.loggers import TensorBoardLogger
+from matplotlib.figure import Figure
+from torch import Tensor
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+
+class TestSetFigures(Callback):
+    """After `trainer.test`: a confusion matrix, a grid of misclassified digits titled true/predicted,
+    and for a few digits the class probabilities after each row read (the RNN's view).
+
+    Uses the logits that `test_step` returns, so the test set is read once. Under DDP each rank
+    sees its shard; the figures come from rank 0's.
+    """
+
+    def __init__(self, misclassified: int = 32, reading_examples: int = 4) -> None:
+        self.misclassified = misclassified
+        self.reading_examples = reading_examples
+
+    def on_test_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.confusion = MulticlassConfusionMatrix(pl_module.hparams.num_classes).to(
+            pl_module.device
+        )
+        self.wrong: list[tuple[Tensor, int, int]] = []
+        self.first_batch: Tensor | None = None
+
+    def on_test_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: dict,
+        batch: tuple,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        sequence, labels = batch
+        predicted = outputs["logits"].argmax(dim=-1)
+        self.confusion.update(predicted, labels)
+        if self.first_batch is None:
+            self.first_batch = sequence[:, : self.reading_examples].detach()
+        for index in torch.nonzero(predicted != labels).flatten().tolist():
+            if len(self.wrong) < self.misclassified:
+                image = sequence[:, index].detach().cpu()  # (rows, columns): the image itself
+                self.wrong.append((image, int(labels[index]), int(predicted[index])))
+
+    def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        writers = [
+            logger.experiment for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)
+        ]
+        if not writers or trainer.global_rank != 0:
+            return
+        figures = {
+            "test/confusion_matrix": self.confusion.plot()[0],
+            "test/misclassified": self._misclassified_grid(),
+        }
+        if self.first_batch is not None and hasattr(pl_module.net, "logits_per_step"):
+            figures["test/reading_row_by_row"] = self._reading_figure(pl_module)
+        for writer in writers:
+            for tag, figure in figures.items():
+                writer.add_figure(tag, figure, global_step=trainer.global_step, close=False)
+        for figure in figures.values():
+            plt.close(figure)
+
+    def _misclassified_grid(self) -> Figure:
+        columns = 8
+        rows = max(1, -(-len(self.wrong) // columns))
+        figure, axes = plt.subplots(
+            rows, columns, figsize=(columns * 1.3, rows * 1.5), squeeze=False
+        )
+        for axis in axes.flat:
+            axis.axis("off")
+        for axis, (image, true, predicted) in zip(axes.flat, self.wrong, strict=False):
+            axis.imshow(image.float().numpy(), cmap="gray")
+            axis.set_title(f"true {true} / pred {predicted}", fontsize=7, color="tab:red")
+        figure.suptitle(f"First {len(self.wrong)} misclassified test digits")
+        figure.tight_layout()
+        return figure
+
+    def _reading_figure(self, pl_module: LightningModule) -> Figure:
+        with torch.no_grad():
+            probabilities = torch.softmax(
+                pl_module.net.logits_per_step(self.first_batch).float(), dim=-1
+            ).cpu()
+        count = self.first_batch.shape[1]
+        figure, axes = plt.subplots(
+            count, 2, figsize=(8, 2.2 * count), squeeze=False, width_ratios=[1, 3]
+        )
+        for example in range(count):
+            image_axis, curve_axis = axes[example]
+            image_axis.imshow(self.first_batch[:, example].float().cpu().numpy(), cmap="gray")
+            image_axis.axis("off")
+            final = int(probabilities[-1, example].argmax())
+            for digit in range(probabilities.shape[-1]):
+                emphasis = (
+                    {"linewidth": 2.5, "label": f"class {digit}"}
+                    if digit == final
+                    else {"alpha": 0.3}
+                )
+                curve_axis.plot(
+                    range(1, probabilities.shape[0] + 1),
+                    probabilities[:, example, digit],
+                    **emphasis,
+                )
+            curve_axis.set_ylim(0, 1)
+            curve_axis.set_ylabel("probability")
+            curve_axis.legend(loc="upper left", fontsize=7)
+        axes[-1][1].set_xlabel("rows read")
+        figure.suptitle("Class probabilities after each row read")
+        figure.tight_layout()
+        return figure
