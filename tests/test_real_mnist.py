@@ -1,12 +1,19 @@
 """Claims about real MNIST, on the real files (fetched once into the repository's data folder)."""
 
+import re
+
 import pytest
+import torch
 from conftest import REAL_DATA_DIR, run_cli
+from PIL import Image
 from test_training import printed_metric
+from torchvision.datasets import MNIST
 
 from seqmnist.data.checksums import MNIST_MD5, md5_of
 from seqmnist.data.datamodule import MNISTDataModule
+from seqmnist.data.sequence import images_to_rows
 from seqmnist.data.sources import prepare_mnist, raw_folder
+from seqmnist.prediction import load_network
 
 pytestmark = pytest.mark.slow
 
@@ -21,21 +28,55 @@ def test_default_split_is_55k_train_5k_val_and_the_official_10k_test():
     datamodule = MNISTDataModule(data_dir=str(REAL_DATA_DIR))
     datamodule.prepare_data()
     datamodule.setup()
-    assert (len(datamodule.data_train), len(datamodule.data_val), len(datamodule.data_test)) == (
-        55_000,
-        5_000,
-        10_000,
-    )
+    sizes = (len(datamodule.data_train), len(datamodule.data_val), len(datamodule.data_test))
+    assert sizes == (55_000, 5_000, 10_000)
 
 
-def test_one_epoch_of_the_default_recipe_reaches_95_percent_on_the_full_test_set(tmp_path):
-    result = run_cli(
-        "train.py",
+@pytest.fixture(scope="module")
+def one_epoch_run(tmp_path_factory):
+    """One epoch of the default recipe on real MNIST, shared by the tests below."""
+    root = tmp_path_factory.mktemp("real")
+    overrides = [
         "trainer=cpu",
         "trainer.max_epochs=1",
         f"paths.data_dir={REAL_DATA_DIR}",
         "logger=none",
-        root=tmp_path,
+    ]
+    result = run_cli("train.py", *overrides, root=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, result
+
+
+def test_one_epoch_of_the_default_recipe_reaches_95_percent_on_the_full_test_set(one_epoch_run):
+    assert printed_metric(one_epoch_run[1].stdout, "test/acc") >= 0.95
+
+
+def test_predict_classifies_inverted_resized_test_digits_as_the_model_does_the_originals(
+    one_epoch_run,
+):
+    root = one_epoch_run[0]
+    checkpoint = next(root.glob("logs/train/runs/*/checkpoints/epoch_*.ckpt"))
+    test = MNIST(str(REAL_DATA_DIR), train=False)
+    originals, paths = test.data[:20], []
+    for index, image in enumerate(originals):
+        path = root / f"drawn_{index}.png"
+        Image.fromarray((255 - image).numpy()).resize((84, 84), Image.BILINEAR).save(
+            path
+        )  # ink on paper
+        paths.append(path)
+
+    net, run_cfg = load_network(checkpoint)
+    with torch.no_grad():
+        expected = net(images_to_rows(originals, run_cfg.data.mean, run_cfg.data.std)).argmax(
+            dim=-1
+        )
+
+    result = run_cli(
+        "predict.py", f"ckpt_path={checkpoint}", f"images=[{','.join(map(str, paths))}]", root=root
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert printed_metric(result.stdout, "test/acc") >= 0.95
+    predicted = {
+        int(m.group(1)): int(m.group(2))
+        for m in re.finditer(r"drawn_(\d+)\.png\s*│\s*(\d)\s*│", result.stdout)
+    }
+    assert predicted == {index: int(label) for index, label in enumerate(expected)}

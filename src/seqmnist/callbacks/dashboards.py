@@ -1,8 +1,5 @@
 """Figures of the test set in TensorBoard: what the network gets wrong and how it reads."""
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -10,6 +7,8 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.figure import Figure
 from torch import Tensor
 from torchmetrics.classification import MulticlassConfusionMatrix
+
+from seqmnist.figures import reading_figure
 
 
 class TestSetFigures(Callback):
@@ -85,33 +84,6 @@ class TestSetFigures(Callback):
 
     def _reading_figure(self, pl_module: LightningModule) -> Figure:
         with torch.no_grad():
-            probabilities = torch.softmax(
-                pl_module.net.logits_per_step(self.first_batch).float(), dim=-1
-            ).cpu()
-        count = self.first_batch.shape[1]
-        figure, axes = plt.subplots(
-            count, 2, figsize=(8, 2.2 * count), squeeze=False, width_ratios=[1, 3]
-        )
-        for example in range(count):
-            image_axis, curve_axis = axes[example]
-            image_axis.imshow(self.first_batch[:, example].float().cpu().numpy(), cmap="gray")
-            image_axis.axis("off")
-            final = int(probabilities[-1, example].argmax())
-            for digit in range(probabilities.shape[-1]):
-                emphasis = (
-                    {"linewidth": 2.5, "label": f"class {digit}"}
-                    if digit == final
-                    else {"alpha": 0.3}
-                )
-                curve_axis.plot(
-                    range(1, probabilities.shape[0] + 1),
-                    probabilities[:, example, digit],
-                    **emphasis,
-                )
-            curve_axis.set_ylim(0, 1)
-            curve_axis.set_ylabel("probability")
-            curve_axis.legend(loc="upper left", fontsize=7)
-        axes[-1][1].set_xlabel("rows read")
-        figure.suptitle("Class probabilities after each row read")
-        figure.tight_layout()
-        return figure
+            logits = pl_module.net.logits_per_step(self.first_batch)
+        probabilities = torch.softmax(logits.float(), dim=-1).cpu()
+        return reading_figure(self.first_batch.transpose(0, 1).cpu(), probabilities)
