@@ -125,3 +125,16 @@ def test_hparams_tab_lists_the_runs_settings_and_final_metrics(tensorboard):
     metrics = {info["name"]["tag"] for info in experiment["metricInfos"]}
     assert {"model/hidden", "model/layers", "optimizer/_target_", "data/batch_size"} <= hparams
     assert {"hparams/test_acc", "hparams/val_acc_best"} <= metrics
+
+
+def test_figures_export_as_png_files(trained_run, tmp_path):
+    from seqmnist.export_figures import export_figures
+
+    run_dir = next(trained_run[0].glob("runs/*/tensorboard"))
+    written = export_figures(run_dir, tmp_path / "figures")
+    assert {path.name for path in written} == {
+        "test_confusion_matrix.png",
+        "test_misclassified.png",
+        "test_reading_row_by_row.png",
+    }
+    assert all(path.read_bytes().startswith(b"\x89PNG") for path in written)

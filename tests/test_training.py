@@ -149,3 +149,10 @@ def test_diverging_loss_stops_the_run_naming_the_step_and_the_fixes(tmp_path, sy
     assert result.returncode == 2, result.stderr[-2000:]
     assert re.search(r"training loss became (nan|inf|-inf) at global step \d+", result.stderr)
     assert "optimizer.lr" in result.stderr and "trainer.gradient_clip_val" in result.stderr
+
+
+def test_the_composed_config_is_printed_as_a_tree_and_saved_in_the_run_folder(tmp_path, synthetic_mnist):
+    cfg = compose_train(tmp_path, *QUICK, *synthetic_mnist.overrides(), "+trainer.fast_dev_run=true", "logger=none")
+    train(cfg)
+    saved = (tmp_path / "config_tree.txt").read_text()
+    assert "model" in saved and "hidden: 16" in saved and "optimizer" in saved

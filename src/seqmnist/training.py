@@ -14,7 +14,7 @@ from seqmnist.checkpoints import LATEST, ensure_weights_fit, find_latest, read_c
 from seqmnist.config_checks import validate
 from seqmnist.errors import ConfigError
 from seqmnist.instantiate import build_callbacks, build_loggers, build_module
-from seqmnist.report import print_metrics
+from seqmnist.report import print_config_tree, print_metrics
 from seqmnist.runtime import keep_freed_memory_in_process
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ HPARAMS_METRICS = ("val/acc_best", "test/acc", "test/loss", "model/params")
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then test the best checkpoint on the full official test set; return every final metric."""
     validate(cfg)
+    print_config_tree(cfg, Path(cfg.paths.output_dir) / "config_tree.txt")
     keep_freed_memory_in_process()
     if cfg.get("seed") is not None:
         seed_everything(cfg.seed, workers=True)
