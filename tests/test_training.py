@@ -1,10 +1,11 @@
 """train.py fits and tests end to end; eval.py recomputes the same number from the checkpoint."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import cli_command, cli_env, run_cli
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from test_configs import compose_train
 
@@ -100,23 +101,52 @@ def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(
 
 
 @pytest.mark.parametrize(
-    ("override", "message"),
+    ("override", "exit_code", "message"),
     [
-        ("model.hidden=0", "model.hidden=0 is invalid (allowed: a positive integer)"),
-        ("model.layers=-1", "model.layers=-1 is invalid"),
-        ("model.dropout=1.5", "model.dropout=1.5 is invalid (allowed: a number in [0, 1))"),
-        ("data.batch_size=0", "data.batch_size=0 is invalid"),
-        ("data.val_size=70000", "data.val_size=70000 is invalid"),
-        ("model.hidden=abc", "model.hidden='abc' is invalid"),
+        ("model.hidden=0", 2, "model.hidden=0 is invalid (allowed: a positive integer)"),
+        ("model.layers=-1", 2, "model.layers=-1 is invalid"),
+        ("model.dropout=1.5", 2, "model.dropout=1.5 is invalid (allowed: a number in [0, 1))"),
+        ("data.batch_size=0", 2, "data.batch_size=0 is invalid"),
+        ("data.val_size=70000", 2, "data.val_size=70000 is invalid"),
+        ("model.hidden=abc", 2, "model.hidden='abc' is invalid"),
+        # rejected by Hydra itself, which lists what exists
+        ("optimizer=unknown", 1, "Could not find 'optimizer/unknown'"),
+        ("model.hiden=128", 1, "Key 'hiden' is not in struct"),
     ],
 )
 def test_bad_setting_exits_with_a_message_naming_key_value_and_allowed_range(
-    tmp_path, override, message
+    tmp_path, override, exit_code, message
 ):
     result = run_cli("train.py", override, root=tmp_path, timeout=120)
-    assert result.returncode == 2
+    assert result.returncode == exit_code
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    # nothing left behind that looks like a result: no checkpoints, and a run folder says it failed
+    assert not list(tmp_path.glob("logs/**/*.ckpt"))
+    for recorded in tmp_path.glob("logs/train/runs/*/result.json"):
+        assert '"status": "failed"' in recorded.read_text()
+
+
+def test_two_runs_started_at_once_get_distinct_folders(tmp_path, synthetic_mnist):
+    command = cli_command(
+        "train.py",
+        *QUICK,
+        *synthetic_mnist.overrides(),
+        "+trainer.fast_dev_run=true",
+        "logger=none",
+    )
+    runs = [
+        subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=cli_env(tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    assert [run.wait(timeout=300) for run in runs] == [0, 0]
+    assert len(list((tmp_path / "logs" / "train" / "runs").iterdir())) == 2
 
 
 def test_eval_of_a_missing_checkpoint_says_what_to_pass(tmp_path):
@@ -151,8 +181,12 @@ def test_diverging_loss_stops_the_run_naming_the_step_and_the_fixes(tmp_path, sy
     assert "optimizer.lr" in result.stderr and "trainer.gradient_clip_val" in result.stderr
 
 
-def test_the_composed_config_is_printed_as_a_tree_and_saved_in_the_run_folder(tmp_path, synthetic_mnist):
-    cfg = compose_train(tmp_path, *QUICK, *synthetic_mnist.overrides(), "+trainer.fast_dev_run=true", "logger=none")
+def test_the_composed_config_is_printed_as_a_tree_and_saved_in_the_run_folder(
+    tmp_path, synthetic_mnist
+):
+    cfg = compose_train(
+        tmp_path, *QUICK, *synthetic_mnist.overrides(), "+trainer.fast_dev_run=true", "logger=none"
+    )
     train(cfg)
     saved = (tmp_path / "config_tree.txt").read_text()
     assert "model" in saved and "hidden: 16" in saved and "optimizer" in saved
