@@ -67,37 +67,34 @@ def test_same_seed_gives_the_same_run_and_another_seed_a_different_one(
     assert run(seed) != run(seed + 1)
 
 
+def train_then_evaluate(root: Path, data, *overrides: str) -> tuple[float, float, Path]:
+    """Train through the CLI, then eval.py its best checkpoint: (printed train, printed eval, run folder)."""
+    trained = run_cli("train.py", *overrides, *data.overrides(), root=root)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    run_dir = next((root / "logs" / "train" / "runs").iterdir())
+    best = next((run_dir / "checkpoints").glob("epoch_*.ckpt"))
+    evaluated = run_cli(
+        "eval.py", f"ckpt_path={best}", f"paths.data_dir={data.root}", "trainer=cpu", root=root
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    return (
+        printed_metric(trained.stdout, "test/acc"),
+        printed_metric(evaluated.stdout, "test/acc"),
+        run_dir,
+    )
+
+
 def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(
     tmp_path, synthetic_mnist
 ):
     # non-default normalisation: eval must take it from the checkpoint to recompute the same number
-    trained = run_cli(
-        "train.py",
-        *QUICK,
-        *synthetic_mnist.overrides(),
-        "trainer.max_epochs=2",
-        "data.mean=0.5",
-        "data.std=0.5",
-        root=tmp_path,
+    printed, recomputed, run_dir = train_then_evaluate(
+        tmp_path, synthetic_mnist, *QUICK, "trainer.max_epochs=2", "data.mean=0.5", "data.std=0.5"
     )
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    printed = printed_metric(trained.stdout, "test/acc")
-
-    run_dir = next((tmp_path / "logs" / "train" / "runs").iterdir())
     events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()
     assert events.Scalars("test/acc")[-1].value == pytest.approx(printed, abs=1e-6)
-
-    best = next(path for path in (run_dir / "checkpoints").glob("epoch_*.ckpt"))
-    evaluated = run_cli(
-        "eval.py",
-        f"ckpt_path={best}",
-        f"paths.data_dir={synthetic_mnist.root}",
-        "trainer=cpu",
-        root=tmp_path,
-    )
-    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    assert printed_metric(evaluated.stdout, "test/acc") == pytest.approx(printed, abs=1e-6)
+    assert recomputed == pytest.approx(printed, abs=1e-6)
 
 
 @pytest.mark.parametrize(
