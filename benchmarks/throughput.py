@@ -1,0 +1,194 @@
+"""Training throughput, measured in one run on this machine: `python benchmarks/throughput.py`.
+
+Prints and writes (benchmarks/results/throughput.md and .png):
+  (a) samples/s of the tutorial model (2x100 LSTM, batch 64, fp32) fed by the tutorial's pipeline
+      (torchvision transforms per image + DataLoader) versus this project's in-memory batches;
+  (c) the default model's achieved FLOP/s versus a float32 matmul peak measured in the same run;
+  (d) time per epoch against hidden size (rows, 28 steps) and against sequence length (28 rows vs
+      784 pixels), extrapolated from timed steps.
+Ratios compare figures taken minutes apart on the same machine; rerun for your hardware.
+Not a test: nothing here asserts, it only measures.
+"""
+
+import argparse
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+from torchvision import transforms
+from torchvision.datasets import MNIST
+
+from seqmnist.data import MNISTDataModule
+from seqmnist.models import RecurrentClassifier
+from seqmnist.runtime import keep_freed_memory_in_process
+
+TRAIN_IMAGES = 55_000
+Batch = tuple[Tensor, Tensor]
+
+
+def tutorial_batches(data_dir: Path, batch_size: int) -> Iterator[Batch]:
+    """The PyTorch tutorial's pipeline: PIL image -> ToTensor -> Normalize per image, then collate."""
+    dataset = MNIST(
+        str(data_dir),
+        train=True,
+        transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))]),
+    )
+    for images, labels in DataLoader(dataset, batch_size=batch_size, shuffle=True):
+        yield (
+            images.view(-1, 28, 28).permute(1, 0, 2),
+            labels,
+        )  # rows as time steps, batch of one kept
+
+
+def project_batches(data_dir: Path, batch_size: int) -> Iterator[Batch]:
+    datamodule = MNISTDataModule(data_dir=str(data_dir), batch_size=batch_size, mean=0.5, std=0.5)
+    datamodule.prepare_data()
+    datamodule.setup()
+    for batch in datamodule.train_dataloader():
+        yield datamodule.on_after_batch_transfer(batch, 0)
+
+
+def samples_per_second(
+    net: nn.Module, batches: Iterator[Batch], steps: int, warmup: int = 5
+) -> float:
+    """Full training steps (data, forward, backward, optimizer) per second, times the batch size."""
+    optimizer = torch.optim.Adadelta(net.parameters(), lr=0.1)
+    seen, started = 0, 0.0
+    for step in range(warmup + steps):
+        if step == warmup:
+            seen, started = 0, time.perf_counter()
+        sequence, labels = next(batches)
+        loss = nn.functional.cross_entropy(net(sequence), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen += labels.numel()
+    return seen / (time.perf_counter() - started)
+
+
+def synthetic_batches(steps: int, batch_size: int, features: int) -> Callable[[], Iterator[Batch]]:
+    def batches() -> Iterator[Batch]:
+        sequence = torch.randn(steps, batch_size, features)
+        labels = torch.randint(0, 10, (batch_size,))
+        while True:
+            yield sequence, labels
+
+    return batches
+
+
+def training_flops_per_sample(hidden: int, layers: int, input_size: int, steps: int) -> float:
+    """Multiply-adds of the LSTM gates (x2 for FLOPs), forward plus a backward of twice the cost."""
+    forward = 0
+    for layer in range(layers):
+        inputs = input_size if layer == 0 else hidden
+        forward += steps * 2 * 4 * hidden * (inputs + hidden)
+    forward += 2 * hidden * 10
+    return 3.0 * forward
+
+
+def matmul_peak_flops(size: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size**3 * repeats / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(__file__).resolve().parents[1] / "data"
+    )
+    parser.add_argument("--steps", type=int, default=60, help="timed steps per measurement")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    arguments = parser.parse_args()
+    keep_freed_memory_in_process()
+    torch.manual_seed(0)
+    lines = [
+        f"# Throughput on this machine ({torch.get_num_threads()} threads, torch {torch.__version__})",
+        "",
+    ]
+
+    tutorial = samples_per_second(
+        RecurrentClassifier(hidden=100), tutorial_batches(arguments.data_dir, 64), arguments.steps
+    )
+    ours = samples_per_second(
+        RecurrentClassifier(hidden=100), project_batches(arguments.data_dir, 64), arguments.steps
+    )
+    lines += [
+        "## (a) Tutorial model (2x100 LSTM, batch 64, fp32)",
+        "",
+        "| pipeline | samples/s |",
+        "|---|---|",
+        f"| tutorial: per-image transforms + DataLoader | {tutorial:,.0f} |",
+        f"| seqmnist: in-memory batches, batch-wise normalisation | {ours:,.0f} |",
+        f"| ratio | {ours / tutorial:.2f}x |",
+        "",
+    ]
+
+    peak = matmul_peak_flops()
+    default_rate = samples_per_second(
+        RecurrentClassifier(hidden=128), synthetic_batches(28, 128, 28)(), arguments.steps
+    )
+    achieved = default_rate * training_flops_per_sample(128, 2, 28, 28)
+    lines += [
+        "## (c) Default model (2x128, batch 128): FLOP/s",
+        "",
+        f"- float32 matmul peak (2048x2048) measured now: {peak / 1e9:.1f} GFLOP/s",
+        f"- default model training: {default_rate:,.0f} samples/s = {achieved / 1e9:.1f} GFLOP/s "
+        f"= {100 * achieved / peak:.0f}% of that peak",
+        "",
+    ]
+
+    hidden_sizes = (64, 128, 256, 512)
+    epoch_by_hidden = []
+    for hidden in hidden_sizes:
+        rate = samples_per_second(
+            RecurrentClassifier(hidden=hidden),
+            synthetic_batches(28, 128, 28)(),
+            max(10, arguments.steps // 4),
+            warmup=2,
+        )
+        epoch_by_hidden.append(TRAIN_IMAGES / rate)
+    pixel_rate = samples_per_second(
+        RecurrentClassifier(input_size=1, hidden=128), synthetic_batches(784, 128, 1)(), 4, warmup=1
+    )
+    lines += [
+        "## (d) Time per epoch (55,000 images, batch 128, extrapolated from timed steps)",
+        "",
+        "| model | sequence | s/epoch |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| 2x{h} | 28 rows x 28 | {t:.1f} |"
+        for h, t in zip(hidden_sizes, epoch_by_hidden, strict=True)
+    ]
+    lines += [f"| 2x128 | 784 pixels x 1 | {TRAIN_IMAGES / pixel_rate:.1f} |", ""]
+
+    arguments.out.mkdir(parents=True, exist_ok=True)
+    report = "\n".join(lines)
+    (arguments.out / "throughput.md").write_text(report + "\n")
+    figure, axis = plt.subplots(figsize=(5, 3.5))
+    axis.plot(hidden_sizes, epoch_by_hidden, marker="o")
+    axis.set_xscale("log", base=2)
+    axis.set_xlabel("hidden size (2 layers, 28 rows)")
+    axis.set_ylabel("seconds per epoch")
+    axis.set_title("Time per epoch against hidden size")
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(arguments.out / "throughput.png", dpi=100)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
