@@ -1,9 +1,13 @@
-"""Process-level settings that make CPU training faster without changing any result."""
+"""Process-level settings: faster CPU training and clean exits of DDP workers, results unchanged."""
 
+import atexit
 import ctypes
 import ctypes.util
+import functools
 import logging
 import sys
+
+import torch
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +32,19 @@ def keep_freed_memory_in_process() -> None:
         libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
     except (OSError, AttributeError):  # musl or another libc without mallopt: keep its defaults
         log.debug("mallopt is unavailable; keeping the C allocator's defaults")
+
+
+@functools.cache  # register once per process
+def release_process_group_at_exit() -> None:
+    """Destroy a live torch.distributed process group before the interpreter shuts down.
+
+    ddp_spawn workers end by returning from Lightning's launcher with the gloo group still
+    alive; if its threads are torn down with the interpreter, the worker can abort ("terminate
+    called without an active exception"), failing a run that had finished.
+    """
+    atexit.register(_destroy_process_group)
+
+
+def _destroy_process_group() -> None:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()

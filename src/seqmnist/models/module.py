@@ -11,6 +11,8 @@ from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from seqmnist.runtime import release_process_group_at_exit
+
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[..., LRScheduler]
 STAGES = ("train", "val", "test")
@@ -50,6 +52,10 @@ class SequenceClassifierModule(LightningModule):
 
     def forward(self, sequence: Tensor) -> Tensor:
         return self.net(sequence)
+
+    def setup(self, stage: str) -> None:
+        # runs in every DDP worker process, which is where a process group exists
+        release_process_group_at_exit()
 
     def on_train_start(self) -> None:
         # the sanity check's validation must not count as the best epoch
