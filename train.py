@@ -15,9 +15,11 @@ from seqmnist.training import train
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     metrics = run_recorded(train, cfg)
-    if metrics is None:  # a failed sweep job: NaN tells Optuna the trial failed
-        return float("nan")
-    return metrics.get(cfg.optimized_metric) if cfg.get("optimized_metric") else None
+    # a failed job returns None: the Optuna sweeper marks a trial without a number as failed and
+    # goes on (a NaN would crash it: optuna 2 refuses to record NaN in a trial it then fails)
+    if metrics is None or not cfg.get("optimized_metric"):
+        return None
+    return metrics.get(cfg.optimized_metric)
 
 
 if __name__ == "__main__":

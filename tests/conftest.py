@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from torchvision.datasets import MNIST
 
 from seqmnist.data.checksums import md5_of
 from seqmnist.data.idx import write_idx
@@ -46,8 +47,11 @@ def make_digit_like_arrays(count: int, seed: int) -> tuple[np.ndarray, np.ndarra
     return images, labels
 
 
-def write_synthetic_mnist(root: Path, train_size: int = 240, test_size: int = 60) -> SyntheticMNIST:
-    raw_dir = raw_folder(root)
+def write_synthetic_mnist(
+    root: Path, train_size: int = 240, test_size: int = 60, dataset: type[MNIST] = MNIST
+) -> SyntheticMNIST:
+    """IDX files where torchvision's `dataset` class (MNIST, FashionMNIST, KMNIST) reads them."""
+    raw_dir = raw_folder(root, dataset)
     raw_dir.mkdir(parents=True, exist_ok=True)
     for prefix, count, seed in (("train", train_size, 0), ("t10k", test_size, 1)):
         images, labels = make_digit_like_arrays(count, seed)

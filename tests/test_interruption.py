@@ -3,6 +3,7 @@
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import torch
 from conftest import cli_command, cli_env, run_cli
@@ -46,3 +47,55 @@ def test_sigterm_saves_a_resumable_checkpoint_says_how_to_resume_and_exits_non_z
     finite = [*endless[:-1], f"trainer.max_epochs={stopped_at + 2}", f"ckpt_path={interrupted}"]
     resumed = run_cli("train.py", *finite, root=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+
+def final_checkpoint(root: Path) -> dict:
+    """last.ckpt of the newest run under `root` (run folders sort by their start time)."""
+    newest_run = sorted(root.glob("logs/train/runs/*"))[-1]
+    return torch.load(newest_run / "checkpoints" / "last.ckpt", weights_only=True)
+
+
+def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted_weights(
+    tmp_path, synthetic_mnist
+):
+    # 200 training images in batches of 32: 7 steps per epoch, so step 10 is inside epoch 1;
+    # dropout makes the random state part of what has to be restored
+    run = [
+        *QUICK,
+        *synthetic_mnist.overrides(),
+        "logger=none",
+        "model.dropout=0.2",
+        "trainer.max_epochs=3",
+        "trainer.deterministic=true",
+    ]
+    for name in ("uninterrupted", "stopped"):
+        (tmp_path / name).mkdir()
+    uninterrupted = run_cli("train.py", *run, root=tmp_path / "uninterrupted")
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
+
+    stopped_root = tmp_path / "stopped"
+    stopped = subprocess.run(
+        cli_command(
+            "train.py",
+            *run,
+            "+callbacks.sigterm._target_=interrupting.SigtermAtStep",
+            "+callbacks.sigterm.step=10",
+        ),
+        cwd=stopped_root,
+        env={**cli_env(stopped_root), "PYTHONPATH": str(Path(__file__).parent)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr[-2000:]
+    interrupted = next(stopped_root.glob("logs/train/runs/*/checkpoints/interrupted.ckpt"))
+    assert torch.load(interrupted, weights_only=True)["global_step"] == 10
+    resumed = run_cli("train.py", *run, f"ckpt_path={interrupted}", root=stopped_root)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "not resumable" not in resumed.stderr
+
+    expected, actual = final_checkpoint(tmp_path / "uninterrupted"), final_checkpoint(stopped_root)
+    assert expected["global_step"] == actual["global_step"] == 3 * 7
+    expected, actual = expected["state_dict"], actual["state_dict"]
+    assert expected.keys() == actual.keys()
+    assert all(torch.equal(expected[name], actual[name]) for name in expected)

@@ -11,7 +11,6 @@ from torchvision.datasets import MNIST
 
 from seqmnist.data.checksums import MNIST_MD5, md5_of
 from seqmnist.data.datamodule import MNISTDataModule
-from seqmnist.data.sequence import images_to_rows
 from seqmnist.data.sources import prepare_mnist, raw_folder
 from seqmnist.prediction import load_network
 
@@ -65,11 +64,9 @@ def test_predict_classifies_inverted_resized_test_digits_as_the_model_does_the_o
         )  # ink on paper
         paths.append(path)
 
-    net, run_cfg = load_network(checkpoint)
+    net, view, _ = load_network(checkpoint)
     with torch.no_grad():
-        expected = net(images_to_rows(originals, run_cfg.data.mean, run_cfg.data.std)).argmax(
-            dim=-1
-        )
+        expected = net(view(originals)).argmax(dim=-1)
 
     result = run_cli(
         "predict.py", f"ckpt_path={checkpoint}", f"images=[{','.join(map(str, paths))}]", root=root

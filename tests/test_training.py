@@ -106,6 +106,18 @@ def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(
         ("data.batch_size=0", 2, "data.batch_size=0 is invalid"),
         ("data.val_size=70000", 2, "data.val_size=70000 is invalid"),
         ("model.hidden=abc", 2, "model.hidden='abc' is invalid"),
+        (
+            "data.sequence=diagonal",
+            2,
+            "data.sequence='diagonal' is invalid (allowed: one of rows, columns, pixels, permuted)",
+        ),
+        (
+            "model.cell=transformer",
+            2,
+            "model.cell='transformer' is invalid (allowed: one of lstm, gru, rnn)",
+        ),
+        ("model.readout=max", 2, "model.readout='max' is invalid (allowed: one of last, mean)"),
+        ("data=cifar10", 1, "Could not find 'data/cifar10'"),
         # rejected by Hydra itself, which lists what exists
         ("optimizer=unknown", 1, "Could not find 'optimizer/unknown'"),
         ("model.hiden=128", 1, "Key 'hiden' is not in struct"),

@@ -1,13 +1,15 @@
 """Reject impossible settings before any work starts, with the key, the value and what is allowed."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from seqmnist.data.datamodule import OFFICIAL_TRAIN_SIZE
+from seqmnist.data.datamodule import DATASETS, OFFICIAL_TRAIN_SIZE
+from seqmnist.data.sequence import FEATURES_PER_STEP
 from seqmnist.errors import ConfigError
+from seqmnist.models.recurrent import CELLS, READOUTS
 
 _ABSENT = object()
 
@@ -27,8 +29,21 @@ class Rule:
     allowed: str
 
 
+def _one_of(choices: Iterable[str]) -> tuple[Callable[[Any], bool], str]:
+    """`holds` and `allowed` for a setting that must be one of `choices`."""
+    names = tuple(choices)
+    return lambda v: v in names, f"one of {', '.join(names)}"
+
+
 RULES: tuple[Rule, ...] = (
-    Rule("model.input_size", lambda v: _is_int(v) and v > 0, "a positive integer"),
+    Rule("data.dataset", *_one_of(DATASETS)),
+    Rule("data.sequence", *_one_of(FEATURES_PER_STEP)),
+    Rule("data.permutation_seed", _is_int, "an integer"),
+    Rule("model.cell", *_one_of(CELLS)),
+    Rule("model.readout", *_one_of(READOUTS)),
+    Rule("model.bidirectional", lambda v: isinstance(v, bool), "true or false"),
+    # None only where data.sequence is unknown, which its own rule reports
+    Rule("model.input_size", lambda v: v is None or (_is_int(v) and v > 0), "a positive integer"),
     Rule("model.hidden", lambda v: _is_int(v) and v > 0, "a positive integer"),
     Rule("model.layers", lambda v: _is_int(v) and v > 0, "a positive integer"),
     Rule("model.dropout", lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),

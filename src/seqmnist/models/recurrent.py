@@ -1,14 +1,21 @@
-"""A stacked LSTM that reads a sequence and classifies it from the last step's output."""
+"""A stacked recurrent network that reads a sequence and classifies it."""
 
+import torch
 from torch import Tensor, nn
+
+CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+READOUTS = ("last", "mean")
 
 
 class RecurrentClassifier(nn.Module):
-    """`nn.LSTM` (sequence-first) plus a linear head on the output of the last time step.
+    """A sequence-first `nn.LSTM`/`nn.GRU`/`nn.RNN` (tanh) stack plus a linear head.
 
-    `dropout` follows the TF tutorial's `output_keep_prob`: it is applied to the output of every
-    layer, the last one included (nn.LSTM's own `dropout` skips the last layer), and only while
-    training.
+    `readout` picks what the head sees: `last`, the output after the final step (for a
+    bidirectional stack, the forward direction's last output and the backward direction's output
+    after reading the whole sequence back to its first step); or `mean`, the outputs averaged over
+    time. `dropout` follows the TF tutorial's `output_keep_prob`: it is applied to the output of
+    every layer, the last one included (the cells' own `dropout` skips the last layer), and only
+    while training.
     """
 
     def __init__(
@@ -18,21 +25,51 @@ class RecurrentClassifier(nn.Module):
         layers: int = 2,
         dropout: float = 0.0,
         num_classes: int = 10,
+        cell: str = "lstm",
+        bidirectional: bool = False,
+        readout: str = "last",
     ) -> None:
         super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
+        if readout not in READOUTS:
+            raise ValueError(f"unknown readout {readout!r}; choose one of {', '.join(READOUTS)}")
         self.num_classes = num_classes
-        self.lstm = nn.LSTM(
-            input_size, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0
+        self.readout = readout
+        self.bidirectional = bidirectional
+        self.rnn = CELLS[cell](
+            input_size,
+            hidden,
+            num_layers=layers,
+            dropout=dropout if layers > 1 else 0.0,
+            bidirectional=bidirectional,
         )
         self.output_dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden, num_classes)
+        self.head = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
 
     def forward(self, sequence: Tensor) -> Tensor:
         """Map `(time, batch, features)` to logits `(batch, num_classes)`."""
-        outputs, _ = self.lstm(sequence)
-        return self.head(self.output_dropout(outputs[-1]))
+        outputs, _ = self.rnn(sequence)
+        if self.readout == "mean":
+            features = outputs.mean(dim=0)
+        elif self.bidirectional:
+            forward_last, backward_last = outputs[-1].chunk(2, dim=-1)[0], outputs[0].chunk(2, dim=-1)[1]
+            features = torch.cat([forward_last, backward_last], dim=-1)
+        else:
+            features = outputs[-1]
+        return self.head(self.output_dropout(features))
+
+    @property
+    def reads_step_by_step(self) -> bool:
+        """Whether step t's prediction depends on steps 0..t only (not for a bidirectional stack)."""
+        return not self.bidirectional
 
     def logits_per_step(self, sequence: Tensor) -> Tensor:
         """Logits `(time, batch, num_classes)` as if reading stopped after each step: how the answer forms."""
-        outputs, _ = self.lstm(sequence)
+        if not self.reads_step_by_step:
+            raise ValueError("a bidirectional network reads every step before answering")
+        outputs, _ = self.rnn(sequence)
+        if self.readout == "mean":
+            steps = torch.arange(1, len(outputs) + 1, device=outputs.device, dtype=outputs.dtype)
+            outputs = outputs.cumsum(dim=0) / steps.view(-1, 1, 1)
         return self.head(self.output_dropout(outputs))

@@ -1,0 +1,125 @@
+"""Training batches in a seeded order per epoch, which a restarted run continues exactly.
+
+A plain DataLoader restarts an interrupted epoch from a fresh shuffle, so a resumed run trains on
+a different sequence of batches than an uninterrupted one. Here the order of epoch e is a function
+of (seed, e) alone, and the loader records how far into it training got.
+"""
+
+import logging
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import Tensor
+
+log = logging.getLogger(__name__)
+
+
+class EpochOrder:
+    """Which samples one rank trains on in each epoch, and in which order.
+
+    Every rank draws the same permutation from (seed, epoch), drops the `size % world_size`
+    samples at its end and takes every `world_size`-th position of the rest: shards are disjoint
+    and equally long, so all ranks run the same number of steps, and each epoch leaves out
+    different samples. Lightning calls `set_epoch` at the start of every epoch.
+    """
+
+    def __init__(self, size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is outside a world of {world_size} processes")
+        self.size = size
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size // self.world_size
+
+    def indices(self, epoch: int) -> Tensor:
+        generator = torch.Generator().manual_seed(self.seed + epoch)
+        permutation = torch.randperm(self.size, generator=generator)
+        return permutation[: len(self) * self.world_size][self.rank :: self.world_size]
+
+
+class ResumableBatches:
+    """`(images, labels)` batches sliced from whole tensors in `EpochOrder`, one indexing per batch.
+
+    Lightning treats this as the train dataloader: it finds `sampler.set_epoch`, applies
+    `limit_train_batches`, and stores `state_dict()` in every checkpoint. The count of batches
+    taken is advanced by whoever consumes them (`MNISTDataModule.on_after_batch_transfer`), not
+    by this iterator, because Lightning fetches one batch ahead of the one it trains on.
+    """
+
+    def __init__(self, images: Tensor, labels: Tensor, batch_size: int, order: EpochOrder) -> None:
+        if len(images) != len(labels) or len(images) != order.size:
+            raise ValueError(
+                f"{len(images)} images, {len(labels)} labels and an order over {order.size} samples"
+            )
+        self.images = images
+        self.labels = labels
+        self.batch_size = batch_size
+        self.sampler = order
+        self._epoch_in_progress = 0
+        self._batches_taken = 0
+        self._epoch_finished = False
+        self._batches_to_skip = 0
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.sampler) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        epoch, skip = self.sampler.epoch, self._batches_to_skip
+        self._epoch_in_progress, self._batches_taken, self._epoch_finished = epoch, skip, False
+        self._batches_to_skip = 0
+        indices = self.sampler.indices(epoch).to(self.images.device)
+        for start in range(skip * self.batch_size, len(indices), self.batch_size):
+            batch = indices[start : start + self.batch_size]
+            yield self.images[batch], self.labels[batch]
+
+    def mark_taken(self, last_of_epoch: bool) -> None:
+        """Count one batch as trained on; `last_of_epoch` where the epoch ends with it."""
+        self._batches_taken += 1
+        self._epoch_finished = last_of_epoch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self._epoch_in_progress,
+            "batches_taken": self._batches_taken,
+            "epoch_finished": self._epoch_finished,
+            **self._order_settings(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue where the checkpoint stopped: after its last batch, or at the next epoch."""
+        if state["epoch_finished"]:
+            self.sampler.set_epoch(state["epoch"] + 1)
+            self._batches_to_skip = 0
+            return
+        self.sampler.set_epoch(state["epoch"])
+        saved = {key: state[key] for key in self._order_settings()}
+        if saved == self._order_settings():
+            self._batches_to_skip = state["batches_taken"]
+            return
+        self._batches_to_skip = 0
+        log.warning(
+            "The checkpoint stopped %d batches into epoch %d with the training order %s; this run "
+            "has %s, so it cannot continue that order and restarts the epoch from its first batch. "
+            "Resume with the same seed, batch size and number of processes to continue exactly.",
+            state["batches_taken"],
+            state["epoch"],
+            saved,
+            self._order_settings(),
+        )
+
+    def _order_settings(self) -> dict[str, int]:
+        return {
+            "seed": self.sampler.seed,
+            "samples": self.sampler.size,
+            "batch_size": self.batch_size,
+            "world_size": self.sampler.world_size,
+        }

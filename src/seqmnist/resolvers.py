@@ -1,0 +1,10 @@
+"""OmegaConf resolvers the configs use, registered when the package is imported."""
+
+from omegaconf import OmegaConf
+
+from seqmnist.data.sequence import FEATURES_PER_STEP
+
+
+def register_resolvers() -> None:
+    # an unknown mode resolves to None; config_checks then names `data.sequence` and its choices
+    OmegaConf.register_new_resolver("features_per_step", FEATURES_PER_STEP.get, replace=True)
