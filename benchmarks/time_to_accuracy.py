@@ -12,6 +12,7 @@ Not a test: nothing here asserts, it only measures. Takes about 8 minutes on 2 C
 """
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,7 +71,9 @@ class TestAccuracyTimeline(Callback):
 
 def timeline(data_dir: Path, every: int | None, *overrides: str) -> list[tuple[float, float]]:
     with initialize_config_dir(str(REPO / "configs"), version_base="1.3"):
-        cfg = compose("train", overrides=[f"paths.data_dir={data_dir}", *overrides])
+        # no run folder: nothing is written (no logger, no checkpoints)
+        fixed = [f"paths.data_dir={data_dir}", f"paths.output_dir={tempfile.gettempdir()}"]
+        cfg = compose("train", overrides=[*fixed, *overrides])
     seed_everything(cfg.seed, workers=True)
     datamodule: MNISTDataModule = instantiate(cfg.data)
     datamodule.prepare_data()

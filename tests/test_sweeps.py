@@ -20,6 +20,19 @@ def sweep_folder(root: Path) -> Path:
     return next((root / "logs" / "train" / "multiruns").iterdir())
 
 
+def quiet_sweep(root: Path, data, *overrides: str, tiny: list[str] = TINY) -> None:
+    """`train.py -m overrides` on tiny models and synthetic data, without loggers; must succeed."""
+    result = run_cli(
+        "train.py", "-m", *overrides, *tiny, *data.overrides(), "logger=none", root=root
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def optuna_trials(root: Path) -> list[optuna.trial.FrozenTrial]:
+    storage = f"sqlite:///{sweep_folder(root) / 'optuna.db'}"
+    return optuna.load_study(study_name="seqmnist", storage=storage).trials
+
+
 def summary_rows(root: Path) -> list[dict[str, str]]:
     with (sweep_folder(root) / "summary.csv").open() as stream:
         return list(csv.DictReader(stream))
@@ -75,20 +88,29 @@ def test_a_failing_job_is_recorded_with_its_error_and_the_others_complete(
 def test_optuna_search_resumes_the_same_study_when_the_command_is_run_again(
     tmp_path, synthetic_mnist
 ):
-    command = [
-        "-m",
-        "hparams_search=optuna",
-        "hydra.sweeper.n_trials=2",
-        *TINY,
-        *synthetic_mnist.overrides(),
-    ]
     for expected_trials in (2, 4):
-        result = run_cli("train.py", *command, "logger=none", root=tmp_path)
-        assert result.returncode == 0, result.stderr[-3000:]
-        storage = f"sqlite:///{sweep_folder(tmp_path) / 'optuna.db'}"
-        study = optuna.load_study(study_name="seqmnist", storage=storage)
-        assert len(study.trials) == expected_trials
-        assert all(trial.state == optuna.trial.TrialState.COMPLETE for trial in study.trials)
+        quiet_sweep(tmp_path, synthetic_mnist, "hparams_search=optuna", "hydra.sweeper.n_trials=2")
+        trials = optuna_trials(tmp_path)
+        assert len(trials) == expected_trials
+        assert all(trial.state == optuna.trial.TrialState.COMPLETE for trial in trials)
+
+
+def test_a_failing_optuna_trial_is_marked_failed_and_the_search_goes_on(tmp_path, synthetic_mnist):
+    # layers=0 is rejected by the config checks; the seeded sampler draws both values in 4 trials
+    quiet_sweep(
+        tmp_path,
+        synthetic_mnist,
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.sampler.seed=1",
+        "hydra.sweeper.params.model.layers=choice(0,1)",
+    )
+    trials = optuna_trials(tmp_path)
+    assert len(trials) == 4
+    assert {trial.params["model.layers"] for trial in trials} == {0, 1}
+    for trial in trials:
+        expected = "FAIL" if trial.params["model.layers"] == 0 else "COMPLETE"
+        assert trial.state.name == expected
 
 
 @pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
@@ -126,15 +148,5 @@ def test_ddp_sim_test_accuracy_equals_a_single_process_eval_of_its_checkpoint(
 
 
 def test_ddp_sim_works_inside_a_sweep(tmp_path, synthetic_mnist):
-    result = run_cli(
-        "train.py",
-        "-m",
-        "trainer=ddp_sim",
-        "model.hidden=8,16",
-        *TINY[1:],
-        *synthetic_mnist.overrides(),
-        "logger=none",
-        root=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    quiet_sweep(tmp_path, synthetic_mnist, "trainer=ddp_sim", "model.hidden=8,16", tiny=TINY[1:])
     assert [row["status"] for row in summary_rows(tmp_path)] == ["completed", "completed"]
