@@ -99,3 +99,19 @@ def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted
     expected, actual = expected["state_dict"], actual["state_dict"]
     assert expected.keys() == actual.keys()
     assert all(torch.equal(expected[name], actual[name]) for name in expected)
+
+
+def test_resuming_with_a_longer_run_than_the_schedule_was_built_for_is_a_clear_error(
+    tmp_path, synthetic_mnist
+):
+    run = [*QUICK, *synthetic_mnist.overrides(), "logger=none", "trainer.max_epochs=1"]
+    assert run_cli("train.py", *run, root=tmp_path).returncode == 0
+    last = final_checkpoint(tmp_path)
+    last_path = sorted(tmp_path.glob("logs/train/runs/*/checkpoints/last.ckpt"))[-1]
+    assert last["schedule_total_steps"] == 7
+    longer = run_cli(
+        "train.py", *run, "trainer.max_epochs=3", f"ckpt_path={last_path}", root=tmp_path
+    )
+    assert longer.returncode == 2
+    assert "schedule was planned for 7 optimizer steps, but this run would take 21" in longer.stderr
+    assert "Traceback" not in longer.stderr

@@ -11,11 +11,14 @@ from torch.optim.lr_scheduler import LRScheduler
 from torchmetrics import MaxMetric, MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from seqmnist.errors import ConfigError
 from seqmnist.runtime import release_process_group_at_exit
 
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[..., LRScheduler]
 STAGES = ("train", "val", "test")
+# the optimizer steps a run's schedule was built for, stored in checkpoints
+SCHEDULE_STEPS_KEY = "schedule_total_steps"
 
 
 class SequenceClassifierModule(LightningModule):
@@ -49,6 +52,8 @@ class SequenceClassifierModule(LightningModule):
         )
         self.mean_loss = nn.ModuleDict({f"{stage}_loss": MeanMetric() for stage in STAGES})
         self.val_acc_best = MaxMetric()
+        self._schedule_steps: int | None = None
+        self._resumed_schedule_steps: int | None = None
 
     def forward(self, sequence: Tensor) -> Tensor:
         return self.net(sequence)
@@ -105,13 +110,28 @@ class SequenceClassifierModule(LightningModule):
     def predict_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         return torch.softmax(self(batch[0]), dim=-1)
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[SCHEDULE_STEPS_KEY] = self._schedule_steps
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # runs before configure_optimizers when a fit resumes, so the schedule can be checked there
+        self._resumed_schedule_steps = checkpoint.get(SCHEDULE_STEPS_KEY)
+
     def configure_optimizers(self) -> Optimizer | dict[str, Any]:
         optimizer = self.optimizer_factory(params=self.parameters())
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(
-            optimizer=optimizer, total_steps=int(self.trainer.estimated_stepping_batches)
-        )
+        self._schedule_steps = int(self.trainer.estimated_stepping_batches)
+        resumed = self._resumed_schedule_steps
+        if resumed is not None and resumed != self._schedule_steps:
+            raise ConfigError(
+                f"The checkpoint's learning-rate schedule was planned for {resumed} optimizer steps, "
+                f"but this run would take {self._schedule_steps} (trainer.max_epochs, max_steps, "
+                f"batch size or data size changed). A schedule built from the run's length cannot be "
+                f"stretched: resume with the settings the checkpoint was trained with, or start a "
+                f"new run (optionally from its weights) without ckpt_path."
+            )
+        scheduler = self.scheduler_factory(optimizer=optimizer, total_steps=self._schedule_steps)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
