@@ -6,6 +6,7 @@ import itertools
 import pytest
 import torch
 from conftest import write_synthetic_mnist
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from test_configs import compose_train
 from test_training import QUICK, train_then_evaluate
 from torchvision.datasets import KMNIST, MNIST, FashionMNIST
@@ -34,11 +35,26 @@ def test_every_dataset_mode_and_cell_fits_and_tests(tmp_path, dataset, mode, cel
         f"model.cell={cell}",
         "model.hidden=8",
         "+trainer.fast_dev_run=true",
-        # figures for one cell per mode and dataset are enough
-        "logger=tensorboard" if cell == "lstm" else "logger=none",
     )
     assert cfg.model.input_size == (28 if mode in ("rows", "columns") else 1)
     assert 0.0 <= train(cfg)["test/acc"] <= 1.0
+
+
+@pytest.mark.parametrize(("mode", "step"), [("columns", "column"), ("pixels", "pixel")])
+def test_the_reading_figure_is_named_after_what_a_step_is(tmp_path, synthetic_mnist, mode, step):
+    cfg = compose_train(
+        tmp_path,
+        *QUICK,
+        *synthetic_mnist.overrides(),
+        f"data.sequence={mode}",
+        "model.hidden=8",
+        "trainer.max_epochs=1",
+        "+trainer.limit_train_batches=1",
+    )
+    train(cfg)
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert f"test/reading_{step}_by_{step}" in events.Tags()["images"]
 
 
 @pytest.mark.parametrize(
