@@ -5,6 +5,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from conftest import cli_command, cli_env, run_cli
 from test_training import QUICK
@@ -55,8 +56,10 @@ def final_checkpoint(root: Path) -> dict:
     return torch.load(newest_run / "checkpoints" / "last.ckpt", weights_only=True)
 
 
+# step 10 is inside epoch 1; step 7 is the last batch of epoch 0, before its validation
+@pytest.mark.parametrize("stop_at_step", [10, 7])
 def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted_weights(
-    tmp_path, synthetic_mnist
+    tmp_path, synthetic_mnist, stop_at_step
 ):
     # 200 training images in batches of 32: 7 steps per epoch, so step 10 is inside epoch 1;
     # dropout makes the random state part of what has to be restored
@@ -79,7 +82,7 @@ def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted
             "train.py",
             *run,
             "+callbacks.sigterm._target_=interrupting.SigtermAtStep",
-            "+callbacks.sigterm.step=10",
+            f"+callbacks.sigterm.step={stop_at_step}",
         ),
         cwd=stopped_root,
         env={**cli_env(stopped_root), "PYTHONPATH": str(Path(__file__).parent)},
@@ -89,7 +92,7 @@ def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted
     )
     assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr[-2000:]
     interrupted = next(stopped_root.glob("logs/train/runs/*/checkpoints/interrupted.ckpt"))
-    assert torch.load(interrupted, weights_only=True)["global_step"] == 10
+    assert torch.load(interrupted, weights_only=True)["global_step"] == stop_at_step
     resumed = run_cli("train.py", *run, f"ckpt_path={interrupted}", root=stopped_root)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "not resumable" not in resumed.stderr
