@@ -52,7 +52,7 @@ class MNISTDataModule(LightningDataModule):
         mean: float = 0.1307,
         std: float = 0.3081,
         offline_wheel: str | None = None,
-        checksums: dict[str, str] | None = None,
+        checksums: dict[str, str | None] | None = None,
         shuffle_seed: int | None = None,
         dataset: str = "mnist",
         sequence: str = "rows",
@@ -66,7 +66,7 @@ class MNISTDataModule(LightningDataModule):
                 f"(e.g. data=fashion_mnist)."
             )
         self.sequence_view = SequenceView(sequence, mean, std, permutation_seed)
-        self.augment = RandomAffine(**augmentation) if augmentation else None
+        self.augment = _augmentation_from(augmentation)
         if shuffle_seed is None:
             shuffle_seed = int(torch.randint(2**31, ()).item())
         self.save_hyperparameters(logger=False)
@@ -193,3 +193,16 @@ def sequence_view_of(data_cfg: Mapping[str, Any], checkpoint: Mapping[str, Any])
     if view.permutation is not None and stored is not None:
         view.permutation = stored
     return view
+
+
+def _augmentation_from(settings: Mapping[str, float] | None) -> RandomAffine | None:
+    if not settings:
+        return None
+    try:
+        return RandomAffine(**settings)
+    except TypeError as error:
+        raise ConfigError(
+            f"data.augmentation={dict(settings)} has a key RandomAffine does not take ({error}). "
+            f"Use degrees, translate (pixels) and scale, e.g. "
+            f"data.augmentation='{{degrees: 10, translate: 2, scale: 0.1}}'."
+        ) from error
