@@ -103,7 +103,7 @@ def test_a_failing_optuna_trial_is_marked_failed_and_the_search_goes_on(tmp_path
         "hparams_search=optuna",
         "hydra.sweeper.n_trials=4",
         "hydra.sweeper.sampler.seed=1",
-        "hydra.sweeper.params.model.layers=choice(0,1)",
+        "hydra.sweeper.params={model.layers:'choice(0,1)'}",
     )
     trials = optuna_trials(tmp_path)
     assert len(trials) == 4
