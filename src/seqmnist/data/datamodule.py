@@ -140,8 +140,7 @@ class MNISTDataModule(LightningDataModule):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._train_position_to_resume = state_dict.get("train_batches")
-        if self.sequence_view.permutation is not None and PIXEL_PERMUTATION_KEY in state_dict:
-            self.sequence_view.permutation = state_dict[PIXEL_PERMUTATION_KEY]
+        self.sequence_view.adopt_permutation(state_dict.get(PIXEL_PERMUTATION_KEY))
 
     def val_dataloader(self) -> DataLoader:
         return self._evaluation_loader(self.data_val)
@@ -189,9 +188,9 @@ def sequence_view_of(data_cfg: Mapping[str, Any], checkpoint: Mapping[str, Any])
         data_cfg["std"],
         data_cfg.get("permutation_seed", 0),
     )
-    stored = checkpoint.get(MNISTDataModule.__qualname__, {}).get(PIXEL_PERMUTATION_KEY)
-    if view.permutation is not None and stored is not None:
-        view.permutation = stored
+    view.adopt_permutation(
+        checkpoint.get(MNISTDataModule.__qualname__, {}).get(PIXEL_PERMUTATION_KEY)
+    )
     return view
 
 

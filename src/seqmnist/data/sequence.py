@@ -70,6 +70,11 @@ class SequenceView:
             flat = flat[:, torch.argsort(self.permutation.to(flat.device))]
         return flat.reshape(-1, SIDE, SIDE)
 
+    def adopt_permutation(self, stored: Tensor | None) -> None:
+        """Read pixels in the order a checkpoint stored, not the one this torch draws from the seed."""
+        if self.permutation is not None and stored is not None:
+            self.permutation = stored
+
     @property
     def step_name(self) -> str:
         """What one time step is, for labels: row, column or pixel."""
