@@ -61,7 +61,10 @@ class TestAccuracyTimeline(Callback):
         correct = 0
         with torch.no_grad():
             for start in range(0, len(test), 1000):
-                images, labels = test.images[start : start + 1000], test.labels[start : start + 1000]
+                images, labels = (
+                    test.images[start : start + 1000],
+                    test.labels[start : start + 1000],
+                )
                 logits = pl_module(self.datamodule.sequence_view(images))
                 correct += int((logits.argmax(dim=-1) == labels).sum())
         pl_module.train(was_training)
@@ -102,7 +105,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
-    parser.add_argument("--every", type=int, default=100, help="default recipe: steps between tests")
+    parser.add_argument(
+        "--every", type=int, default=100, help="default recipe: steps between tests"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     arguments = parser.parse_args()
     keep_freed_memory_in_process()

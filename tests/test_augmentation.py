@@ -42,10 +42,14 @@ def test_output_keeps_shape_and_pixel_range():
 
 
 def test_impossible_settings_are_a_config_error_with_the_fix():
-    with pytest.raises(ConfigError, match=r"data.augmentation needs .* scale=1.5.*augmentation=null"):
+    with pytest.raises(
+        ConfigError, match=r"data.augmentation needs .* scale=1.5.*augmentation=null"
+    ):
         RandomAffine(scale=1.5)
 
 
 def test_an_unknown_augmentation_key_is_a_config_error_listing_the_keys(synthetic_mnist):
-    with pytest.raises(ConfigError, match=r"data.augmentation=\{'rotate': 10\}.*degrees, translate"):
+    with pytest.raises(
+        ConfigError, match=r"data.augmentation=\{'rotate': 10\}.*degrees, translate"
+    ):
         MNISTDataModule(data_dir=str(synthetic_mnist.root), augmentation={"rotate": 10})

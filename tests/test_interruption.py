@@ -56,10 +56,15 @@ def final_checkpoint(root: Path) -> dict:
     return torch.load(newest_run / "checkpoints" / "last.ckpt", weights_only=True)
 
 
-# step 10 is inside epoch 1; step 7 is the last batch of epoch 0, before its validation
-@pytest.mark.parametrize("stop_at_step", [10, 7])
+# step 10 is inside epoch 1; step 7 is the last batch of epoch 0, before its validation;
+# with `ema` the moving average of the weights has to resume too
+@pytest.mark.parametrize(
+    ("stop_at_step", "callbacks"),
+    [(10, "default"), (7, "default"), (10, "[default,ema]")],
+    ids=["mid-epoch", "before-validation", "mid-epoch-with-ema"],
+)
 def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted_weights(
-    tmp_path, synthetic_mnist, stop_at_step
+    tmp_path, synthetic_mnist, stop_at_step, callbacks
 ):
     # 200 training images in batches of 32: 7 steps per epoch, so step 10 is inside epoch 1;
     # dropout makes the random state part of what has to be restored
@@ -70,6 +75,7 @@ def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted
         "model.dropout=0.2",
         "trainer.max_epochs=3",
         "trainer.deterministic=true",
+        f"callbacks={callbacks}",
     ]
     for name in ("uninterrupted", "stopped"):
         (tmp_path / name).mkdir()
@@ -99,9 +105,11 @@ def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted
 
     expected, actual = final_checkpoint(tmp_path / "uninterrupted"), final_checkpoint(stopped_root)
     assert expected["global_step"] == actual["global_step"] == 3 * 7
-    expected, actual = expected["state_dict"], actual["state_dict"]
-    assert expected.keys() == actual.keys()
-    assert all(torch.equal(expected[name], actual[name]) for name in expected)
+    # with ema, state_dict holds the average and current_model_state the weights being trained
+    compared = ["state_dict", "current_model_state"] if "ema" in callbacks else ["state_dict"]
+    for weights in compared:
+        assert expected[weights].keys() == actual[weights].keys()
+        assert all(torch.equal(expected[weights][k], actual[weights][k]) for k in expected[weights])
 
 
 def test_resuming_with_a_longer_run_than_the_schedule_was_built_for_is_a_clear_error(

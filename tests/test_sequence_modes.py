@@ -66,7 +66,9 @@ def test_the_reading_figure_is_named_after_what_a_step_is(tmp_path, synthetic_mn
         ["data.augmentation={degrees: 10, translate: 2, scale: 0.1}", "data.sequence=columns"],
     ],
 )
-def test_bidirectional_mean_readout_and_augmentation_fit_and_test(tmp_path, synthetic_mnist, overrides):
+def test_bidirectional_mean_readout_and_augmentation_fit_and_test(
+    tmp_path, synthetic_mnist, overrides
+):
     cfg = compose_train(
         tmp_path, *QUICK, *synthetic_mnist.overrides(), *overrides, "+trainer.fast_dev_run=true"
     )

@@ -23,5 +23,9 @@ class ResumeRandomState(Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         torch.set_rng_state(state_dict["cpu"])
         cuda_states = state_dict.get("cuda")
-        if cuda_states and torch.cuda.is_available() and len(cuda_states) == torch.cuda.device_count():
+        if (
+            cuda_states
+            and torch.cuda.is_available()
+            and len(cuda_states) == torch.cuda.device_count()
+        ):
             torch.cuda.set_rng_state_all(cuda_states)

@@ -53,7 +53,10 @@ class RecurrentClassifier(nn.Module):
         if self.readout == "mean":
             features = outputs.mean(dim=0)
         elif self.bidirectional:
-            forward_last, backward_last = outputs[-1].chunk(2, dim=-1)[0], outputs[0].chunk(2, dim=-1)[1]
+            forward_last, backward_last = (
+                outputs[-1].chunk(2, dim=-1)[0],
+                outputs[0].chunk(2, dim=-1)[1],
+            )
             features = torch.cat([forward_last, backward_last], dim=-1)
         else:
             features = outputs[-1]

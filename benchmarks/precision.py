@@ -1,0 +1,68 @@
+"""Mixed precision against float32 on this CPU, in one run: `python benchmarks/precision.py`.
+
+Trains the default recipe twice through the real configs, DataModule and LightningModule, once
+with `trainer.precision=32-true` and once with `trainer.precision=bf16-mixed` (Lightning's CPU
+autocast to bfloat16), from the same seed, and tests both on the full official 10k test set after
+every epoch (off the clock). Prints and writes benchmarks/results/precision.md: training time,
+the speed ratio, and final test accuracy of each. bf16 only pays on CPUs with bf16 instructions
+(AVX512-BF16 or AMX); the report names the CPU capability torch detected.
+Not a test: nothing here asserts, it only measures.
+"""
+
+import argparse
+from pathlib import Path
+
+import torch
+from time_to_accuracy import REPO, timeline
+
+from seqmnist.runtime import keep_freed_memory_in_process
+
+PRECISIONS = ("32-true", "bf16-mixed")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-dir", type=Path, default=REPO / "data")
+    parser.add_argument("--epochs", type=int, default=6, help="the default recipe trains 6")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    arguments = parser.parse_args()
+    keep_freed_memory_in_process()
+
+    finals = {
+        precision: timeline(
+            arguments.data_dir,
+            None,
+            f"trainer.precision={precision}",
+            f"trainer.max_epochs={arguments.epochs}",
+        )[-1]
+        for precision in PRECISIONS
+    }
+    (fp32_seconds, fp32_accuracy), (bf16_seconds, bf16_accuracy) = finals.values()
+    lines = [
+        f"# bf16-mixed against fp32 on this machine ({torch.get_num_threads()} threads, CPU "
+        f"capability {torch.backends.cpu.get_cpu_capability()}, torch {torch.__version__})",
+        "",
+        f"Default recipe, {arguments.epochs} epochs, same seed; full 10k test set.",
+        "",
+        "| precision | training time | s/epoch | final test accuracy |",
+        "|---|---|---|---|",
+        *(
+            f"| {precision} | {seconds:.1f} s | {seconds / arguments.epochs:.1f} | "
+            f"{100 * accuracy:.2f} % |"
+            for precision, (seconds, accuracy) in finals.items()
+        ),
+        "",
+        f"- bf16-mixed speed relative to fp32: {fp32_seconds / bf16_seconds:.2f}x",
+        f"- accuracy difference (bf16 - fp32): {100 * (bf16_accuracy - fp32_accuracy):+.2f} points",
+        "",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    arguments.out.mkdir(parents=True, exist_ok=True)
+    (arguments.out / "precision.md").write_text(report)
+
+
+if __name__ == "__main__":
+    main()

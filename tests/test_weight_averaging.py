@@ -1,0 +1,21 @@
+"""callbacks=[default,ema]: the moving average of the weights is what gets validated, tested and saved."""
+
+import pytest
+import torch
+from test_training import QUICK, train_then_evaluate
+
+EMA = ["callbacks=[default,ema]", "callbacks.ema.decay=0.9", "trainer.max_epochs=2"]
+
+
+def test_the_printed_test_accuracy_is_the_averaged_weights_one_that_eval_recomputes(
+    tmp_path, synthetic_mnist
+):
+    # Lightning's own EMAWeightAveraging fails this: the Trainer tests the raw weights it stores
+    # beside the average, while eval.py loads the average
+    printed, recomputed, run_dir = train_then_evaluate(tmp_path, synthetic_mnist, *QUICK, *EMA)
+    assert recomputed == pytest.approx(printed, abs=1e-6)
+
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    average, raw = checkpoint["state_dict"], checkpoint["current_model_state"]
+    assert average.keys() == raw.keys()
+    assert not all(torch.equal(average[name], raw[name]) for name in average)
