@@ -71,3 +71,18 @@ def ensure_weights_fit(module: nn.Module, checkpoint: dict[str, Any], path: Path
             f"with model={trained_with}. Use the same model settings to resume it, or start a new "
             f"run without ckpt_path."
         )
+
+
+def ensure_weight_averaging_resumes(
+    checkpoint: dict[str, Any], averaging: bool, path: Path
+) -> None:
+    """A checkpoint written with weight averaging stores the average as its weights and the
+    weights in training beside them; resuming it without averaging would silently continue
+    from the average."""
+    if "current_model_state" in checkpoint and not averaging:
+        raise CheckpointError(
+            f"{path} was trained with weight averaging (callbacks=[default,ema]): its weights are "
+            f"the moving average, and the weights being trained are stored beside them. Resume it "
+            f"with the same callbacks, e.g. callbacks=[default,ema], or start a new run without "
+            f"ckpt_path."
+        )

@@ -6,11 +6,18 @@ from typing import Any
 
 from hydra.utils import instantiate
 from lightning.pytorch import LightningModule, Trainer, seed_everything
+from lightning.pytorch.callbacks import WeightAveraging
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.callbacks import StoreRunConfig
-from seqmnist.checkpoints import LATEST, ensure_weights_fit, find_latest, read_checkpoint
+from seqmnist.checkpoints import (
+    LATEST,
+    ensure_weight_averaging_resumes,
+    ensure_weights_fit,
+    find_latest,
+    read_checkpoint,
+)
 from seqmnist.config_checks import validate
 from seqmnist.errors import ConfigError
 from seqmnist.instantiate import build_callbacks, build_loggers, build_module
@@ -42,7 +49,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     for logger in trainer.loggers:
         logger.log_hyperparams(run_config)
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=_checkpoint_to_resume(cfg, module))
+    averaging = any(isinstance(callback, WeightAveraging) for callback in callbacks)
+    resume_from = _checkpoint_to_resume(cfg, module, averaging)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
     metrics = _as_floats(trainer.callback_metrics)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if not best:
@@ -69,15 +78,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
-def _checkpoint_to_resume(cfg: DictConfig, module: LightningModule) -> str | None:
-    """Resolve `ckpt_path` (a path, or `latest`) and make sure its weights fit this model."""
+def _checkpoint_to_resume(cfg: DictConfig, module: LightningModule, averaging: bool) -> str | None:
+    """Resolve `ckpt_path` (a path, or `latest`) and make sure this run can continue it."""
     if not cfg.get("ckpt_path"):
         return None
     if cfg.ckpt_path == LATEST:
         path = find_latest(Path(cfg.paths.log_dir) / cfg.task_name)
     else:
         path = Path(cfg.ckpt_path).expanduser().resolve()
-    ensure_weights_fit(module, read_checkpoint(path), path)
+    checkpoint = read_checkpoint(path)
+    ensure_weights_fit(module, checkpoint, path)
+    ensure_weight_averaging_resumes(checkpoint, averaging, path)
     log.info("Resuming from %s", path)
     return str(path)
 
