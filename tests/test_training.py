@@ -199,3 +199,26 @@ def test_the_composed_config_is_printed_as_a_tree_and_saved_in_the_run_folder(
     train(cfg)
     saved = (tmp_path / "config_tree.txt").read_text()
     assert "model" in saved and "hidden: 16" in saved and "optimizer" in saved
+
+
+def test_the_run_log_file_keeps_lightnings_messages_and_the_final_metrics(
+    tmp_path, synthetic_mnist
+):
+    trained = run_cli(
+        "train.py", *QUICK, *synthetic_mnist.overrides(), "logger=none", root=tmp_path
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    log_file = next(tmp_path.glob("logs/train/runs/*/train.log")).read_text()
+    assert "Seed set to 42" in log_file
+    assert "Restoring states from the checkpoint path" in log_file
+    assert re.search(rf"test/acc\s*│\s*{printed_metric(trained.stdout, 'test/acc'):.6f}", log_file)
+
+
+def test_a_test_on_part_of_the_test_set_never_reads_as_the_test_set(tmp_path, synthetic_mnist):
+    run = [*QUICK, *synthetic_mnist.overrides(), "logger=none", "trainer.max_epochs=1"]
+    full = run_cli("train.py", *run, root=tmp_path)
+    part = run_cli("train.py", *run, "+trainer.limit_test_batches=1", root=tmp_path)
+    assert full.returncode == part.returncode == 0, part.stderr[-3000:]
+    test_images = synthetic_mnist.test_size
+    assert f"test = the full official MNIST test set, {test_images:,} images" in full.stdout
+    assert f"test = only 25 of the {test_images:,} official MNIST test images" in part.stdout

@@ -8,7 +8,7 @@ from omegaconf import DictConfig
 
 from seqmnist.checkpoints import read_checkpoint, run_config_of
 from seqmnist.instantiate import build_loggers, build_module
-from seqmnist.report import print_metrics
+from seqmnist.report import print_metrics, tested_on
 from seqmnist.runtime import keep_freed_memory_in_process
 
 
@@ -29,7 +29,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     trainer.test(module, datamodule=datamodule, ckpt_path=str(checkpoint_path))
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
     print_metrics(
-        "Evaluation (test = the full official MNIST test set)",
+        f"Evaluation ({tested_on(trainer, datamodule)})",
         metrics,
         {"checkpoint": str(checkpoint_path)},
     )

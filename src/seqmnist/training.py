@@ -21,7 +21,7 @@ from seqmnist.checkpoints import (
 from seqmnist.config_checks import validate
 from seqmnist.errors import ConfigError
 from seqmnist.instantiate import build_callbacks, build_loggers, build_module
-from seqmnist.report import print_config_tree, print_metrics
+from seqmnist.report import print_config_tree, print_metrics, tested_on
 from seqmnist.runtime import keep_freed_memory_in_process
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     _fill_hparams_tab(trainer, run_config, metrics)
 
     print_metrics(
-        "Final metrics (test = the full official MNIST test set)",
+        f"Final metrics ({tested_on(trainer, datamodule)})",
         {
             name: value
             for name, value in metrics.items()
