@@ -3,12 +3,14 @@
 import logging
 from pathlib import Path
 
-from lightning.pytorch import LightningDataModule, Trainer
+from lightning.pytorch import Trainer
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
+
+from seqmnist.data import MNISTDataModule
 
 # configs/hydra/default.yaml sends this logger to the run's log file only: the console already
 # shows the rich table
@@ -32,7 +34,7 @@ def print_metrics(
     log.info("\n%s", console.export_text())
 
 
-def tested_on(trainer: Trainer, datamodule: LightningDataModule) -> str:
+def tested_on(trainer: Trainer, datamodule: MNISTDataModule) -> str:
     """Which test images a just-finished `trainer.test` saw, for the title of what it printed:
     `+trainer.limit_test_batches` makes it a subset, and that must not read as the test set."""
     official = len(datamodule.data_test)
