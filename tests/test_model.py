@@ -89,3 +89,25 @@ def test_a_bidirectional_network_has_no_step_by_step_reading():
     assert not net.reads_step_by_step
     with pytest.raises(ValueError, match="reads every step"):
         net.logits_per_step(torch.randn(28, 1, 28))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_forget_bias_sets_every_forget_gate_and_keeps_the_other_gates(bidirectional):
+    torch.manual_seed(0)
+    default = RecurrentClassifier(hidden=8, layers=2, bidirectional=bidirectional)
+    torch.manual_seed(0)
+    chosen = RecurrentClassifier(hidden=8, layers=2, bidirectional=bidirectional, forget_bias=1.0)
+    forget, others = slice(8, 16), torch.cat([torch.arange(0, 8), torch.arange(16, 32)])
+    biases = [name for name, _ in chosen.rnn.named_parameters() if name.startswith("bias_ih")]
+    assert len(biases) == 2 * (2 if bidirectional else 1)
+    for bias_ih in biases:
+        bias_hh = bias_ih.replace("bias_ih", "bias_hh")
+        total = getattr(chosen.rnn, bias_ih) + getattr(chosen.rnn, bias_hh)
+        before = getattr(default.rnn, bias_ih) + getattr(default.rnn, bias_hh)
+        assert torch.equal(total[forget], torch.ones(8))
+        assert torch.equal(total[others], before[others])
+
+
+def test_forget_bias_needs_an_lstm():
+    with pytest.raises(ValueError, match="forget_bias needs an LSTM; a gru has no forget gate"):
+        RecurrentClassifier(cell="gru", forget_bias=1.0)

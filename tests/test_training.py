@@ -117,6 +117,11 @@ def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(
             "model.cell='transformer' is invalid (allowed: one of lstm, gru, rnn)",
         ),
         ("model.readout=max", 2, "model.readout='max' is invalid (allowed: one of last, mean)"),
+        (
+            "model.forget_bias=abc",
+            2,
+            "model.forget_bias='abc' is invalid (allowed: a number or null)",
+        ),
         ("data=cifar10", 1, "Could not find 'data/cifar10'"),
         # rejected by Hydra itself, which lists what exists
         ("optimizer=unknown", 1, "Could not find 'optimizer/unknown'"),
@@ -134,6 +139,13 @@ def test_bad_setting_exits_with_a_message_naming_key_value_and_allowed_range(
     assert not list(tmp_path.glob("logs/**/*.ckpt"))
     for recorded in tmp_path.glob("logs/train/runs/*/result.json"):
         assert '"status": "failed"' in recorded.read_text()
+
+
+def test_a_forget_bias_for_a_cell_without_forget_gate_is_refused_naming_both_settings(tmp_path):
+    result = run_cli("train.py", "model.cell=gru", "model.forget_bias=1.0", root=tmp_path)
+    assert result.returncode == 2
+    assert "model.forget_bias is set but model.cell='gru' has no forget gate" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_two_runs_started_at_once_get_distinct_folders(tmp_path, synthetic_mnist):

@@ -47,6 +47,7 @@ RULES: tuple[Rule, ...] = (
     Rule("model.hidden", lambda v: _is_int(v) and v > 0, "a positive integer"),
     Rule("model.layers", lambda v: _is_int(v) and v > 0, "a positive integer"),
     Rule("model.dropout", lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    Rule("model.forget_bias", lambda v: v is None or _is_number(v), "a number or null"),
     Rule("model.num_classes", lambda v: _is_int(v) and v > 1, "an integer of at least 2"),
     Rule("data.batch_size", lambda v: _is_int(v) and v > 0, "a positive integer"),
     Rule("data.eval_batch_size", lambda v: _is_int(v) and v > 0, "a positive integer"),
@@ -70,6 +71,12 @@ def validate(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, rule.key, default=_ABSENT)
         if value is not _ABSENT and not rule.holds(value):
             problems.append(f"{rule.key}={value!r} is invalid (allowed: {rule.allowed})")
+    cell = OmegaConf.select(cfg, "model.cell", default="lstm")
+    if OmegaConf.select(cfg, "model.forget_bias") is not None and cell != "lstm":
+        problems.append(
+            f"model.forget_bias is set but model.cell={cell!r} has no forget gate "
+            f"(use model.cell=lstm, or model.forget_bias=null)"
+        )
     if problems:
         raise ConfigError(
             "Invalid configuration: "

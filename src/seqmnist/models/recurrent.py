@@ -15,7 +15,9 @@ class RecurrentClassifier(nn.Module):
     after reading the whole sequence back to its first step); or `mean`, the outputs averaged over
     time. `dropout` follows the TF tutorial's `output_keep_prob`: it is applied to the output of
     every layer, the last one included (the cells' own `dropout` skips the last layer), and only
-    while training.
+    while training. `forget_bias` (LSTM only) starts every forget gate at that bias instead of
+    PyTorch's small random one, so memory is kept by default: long sequences (784 pixels) need it
+    to get gradients through the first epochs.
     """
 
     def __init__(
@@ -28,12 +30,15 @@ class RecurrentClassifier(nn.Module):
         cell: str = "lstm",
         bidirectional: bool = False,
         readout: str = "last",
+        forget_bias: float | None = None,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
         if readout not in READOUTS:
             raise ValueError(f"unknown readout {readout!r}; choose one of {', '.join(READOUTS)}")
+        if forget_bias is not None and cell != "lstm":
+            raise ValueError(f"forget_bias needs an LSTM; a {cell} has no forget gate")
         self.num_classes = num_classes
         self.readout = readout
         self.bidirectional = bidirectional
@@ -44,8 +49,21 @@ class RecurrentClassifier(nn.Module):
             dropout=dropout if layers > 1 else 0.0,
             bidirectional=bidirectional,
         )
+        if forget_bias is not None:
+            self._set_forget_bias(forget_bias)
         self.output_dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), num_classes)
+
+    def _set_forget_bias(self, value: float) -> None:
+        """PyTorch adds two biases per gate, in gate order (input, forget, cell, output)."""
+        hidden = self.rnn.hidden_size
+        forget_gate = slice(hidden, 2 * hidden)
+        with torch.no_grad():
+            for name, bias in self.rnn.named_parameters():
+                if name.startswith("bias_ih"):
+                    bias[forget_gate] = value
+                elif name.startswith("bias_hh"):
+                    bias[forget_gate] = 0.0
 
     def forward(self, sequence: Tensor) -> Tensor:
         """Map `(time, batch, features)` to logits `(batch, num_classes)`."""
