@@ -231,6 +231,8 @@ def test_a_test_on_part_of_the_test_set_never_reads_as_the_test_set(tmp_path, sy
     full = run_cli("train.py", *run, root=tmp_path)
     part = run_cli("train.py", *run, "+trainer.limit_test_batches=1", root=tmp_path)
     assert full.returncode == part.returncode == 0, part.stderr[-3000:]
-    test_images = synthetic_mnist.test_size
-    assert f"test = the full official MNIST test set, {test_images:,} images" in full.stdout
-    assert f"test = only 25 of the {test_images:,} official MNIST test images" in part.stdout
+    assert (
+        f"test = the full official MNIST test set, {synthetic_mnist.test_size} images"
+        in full.stdout
+    )
+    assert "test = 25 images of the official MNIST test set, cut by" in part.stdout

@@ -29,7 +29,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     trainer.test(module, datamodule=datamodule, ckpt_path=str(checkpoint_path))
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
     print_metrics(
-        f"Evaluation ({tested_on(trainer, datamodule)})",
+        f"Evaluation ({tested_on(trainer, run_cfg.data.get('dataset', 'mnist'))})",
         metrics,
         {"checkpoint": str(checkpoint_path)},
     )

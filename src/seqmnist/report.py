@@ -10,8 +10,6 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
 
-from seqmnist.data import MNISTDataModule
-
 # configs/hydra/default.yaml sends this logger to the run's log file only: the console already
 # shows the rich table
 log = logging.getLogger(__name__)
@@ -34,18 +32,18 @@ def print_metrics(
     log.info("\n%s", console.export_text())
 
 
-def tested_on(trainer: Trainer, datamodule: MNISTDataModule) -> str:
+def tested_on(trainer: Trainer, dataset: str) -> str:
     """Which test images a just-finished `trainer.test` saw, for the title of what it printed:
     `+trainer.limit_test_batches` makes it a subset, and that must not read as the test set."""
-    official = len(datamodule.data_test)
-    batches = sum(trainer.num_test_batches)
-    tested = min(batches * datamodule.hparams.eval_batch_size * trainer.world_size, official)
-    name = DATASET_NAMES.get(datamodule.hparams.dataset, datamodule.hparams.dataset)
-    if tested == official:
-        return f"test = the full official {name} test set, {official:,} images"
+    tested = round(float(trainer.callback_metrics["test/images"]))
+    name = DATASET_NAMES.get(dataset, dataset)
+    limit = trainer.limit_test_batches
+    # Lightning reads the int 1 as one batch and the float 1.0 as all of them
+    if isinstance(limit, float) and limit == 1.0:
+        return f"test = the full official {name} test set, {tested:,} images"
     return (
-        f"test = only {tested:,} of the {official:,} official {name} test images "
-        f"(trainer.limit_test_batches={trainer.limit_test_batches})"
+        f"test = {tested:,} images of the official {name} test set, "
+        f"cut by trainer.limit_test_batches={limit}"
     )
 
 

@@ -62,7 +62,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     _fill_hparams_tab(trainer, run_config, metrics)
 
     print_metrics(
-        f"Final metrics ({tested_on(trainer, datamodule)})",
+        f"Final metrics ({tested_on(trainer, cfg.data.dataset)})",
         {
             name: value
             for name, value in metrics.items()

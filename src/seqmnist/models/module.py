@@ -8,7 +8,7 @@ from lightning.pytorch import LightningModule
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
-from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics import MaxMetric, MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from seqmnist.errors import ConfigError
@@ -53,6 +53,8 @@ class SequenceClassifierModule(LightningModule):
         )
         self.mean_loss = nn.ModuleDict({f"{stage}_loss": MeanMetric() for stage in STAGES})
         self.val_acc_best = MaxMetric()
+        # how many test images the accuracy is out of (all ranks together), so a subset shows
+        self.test_images = SumMetric()
         self._schedule_steps: int | None = None
         self._resumed_schedule_steps: int | None = None
 
@@ -108,6 +110,8 @@ class SequenceClassifierModule(LightningModule):
         self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True, prog_bar=True)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        self.test_images(batch[1].size(0))
+        self.log("test/images", self.test_images, on_step=False, on_epoch=True)
         # the logits reach callbacks (figures of the test set) without a second forward pass
         return self._shared_step(batch, "test")
 
