@@ -9,11 +9,8 @@ the speed ratio, and final test accuracy of each. bf16 only pays on CPUs with bf
 Not a test: nothing here asserts, it only measures.
 """
 
-import argparse
-from pathlib import Path
-
 import torch
-from time_to_accuracy import REPO, timeline
+from time_to_accuracy import timeline, training_benchmark_parser
 
 from seqmnist.errors import ConfigError
 from seqmnist.runtime import keep_freed_memory_in_process
@@ -22,12 +19,8 @@ PRECISIONS = ("32-true", "bf16-mixed")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data-dir", type=Path, default=REPO / "data")
+    parser = training_benchmark_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=6, help="the default recipe trains 6")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     arguments = parser.parse_args()
     keep_freed_memory_in_process()
 

@@ -100,15 +100,21 @@ def first_time_at(points: list[tuple[float, float]], accuracy: float) -> float |
     return next((seconds for seconds, reached in points if reached >= accuracy), None)
 
 
-def main() -> None:
+def training_benchmark_parser(description: str) -> argparse.ArgumentParser:
+    """The options every benchmark that trains through `timeline` takes: where data and results go."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    return parser
+
+
+def main() -> None:
+    parser = training_benchmark_parser(__doc__)
     parser.add_argument(
         "--every", type=int, default=100, help="default recipe: steps between tests"
     )
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     arguments = parser.parse_args()
     keep_freed_memory_in_process()
 

@@ -16,8 +16,8 @@ class RecurrentClassifier(nn.Module):
     time. `dropout` follows the TF tutorial's `output_keep_prob`: it is applied to the output of
     every layer, the last one included (the cells' own `dropout` skips the last layer), and only
     while training. `forget_bias` (LSTM only) starts every forget gate at that bias instead of
-    PyTorch's small random one, so memory is kept by default: long sequences (784 pixels) need it
-    to get gradients through the first epochs.
+    PyTorch's small random one, so memory is kept by default: a common remedy for long sequences
+    (Jozefowicz et al. 2015); alone it did not lift sMNIST off its plateau in 2 CPU epochs here.
     """
 
     def __init__(
