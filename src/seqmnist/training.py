@@ -40,6 +40,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     datamodule = instantiate(cfg.data)
     module = build_module(cfg)
+    module.example_input_array = datamodule.example_sequence()
     loggers = build_loggers(cfg.get("logger"))
     callbacks = [
         *build_callbacks(cfg.get("callbacks"), with_logger=bool(loggers)),

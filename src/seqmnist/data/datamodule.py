@@ -15,7 +15,7 @@ from seqmnist.data.augmentation import RandomAffine
 from seqmnist.data.batching import InMemoryImages, keep_batch
 from seqmnist.data.checksums import MNIST_MD5, SIZE_CHECKED, Checksums
 from seqmnist.data.epochs import EpochOrder, ResumableBatches
-from seqmnist.data.sequence import SequenceView
+from seqmnist.data.sequence import SIDE, SequenceView
 from seqmnist.data.sources import prepare_mnist
 from seqmnist.errors import ConfigError
 
@@ -167,9 +167,16 @@ class MNISTDataModule(LightningDataModule):
             dataset, batch_size=self.hparams.eval_batch_size, sampler=sampler, collate_fn=keep_batch
         )
 
+    def example_sequence(self) -> Tensor:
+        """One blank image read as training reads it: what Lightning's model summary runs the
+        network on (`LightningModule.example_input_array`) to show sizes and count FLOPs."""
+        return self.sequence_view(torch.zeros(1, SIDE, SIDE, dtype=torch.uint8))
+
     def on_after_batch_transfer(
-        self, batch: tuple[Tensor, Tensor], dataloader_idx: int
-    ) -> tuple[Tensor, Tensor]:
+        self, batch: tuple[Tensor, Tensor] | Tensor, dataloader_idx: int
+    ) -> tuple[Tensor, Tensor] | Tensor:
+        if isinstance(batch, Tensor):
+            return batch  # the model summary's example_sequence(), already a sequence
         images, labels = batch
         training = self.trainer is not None and self.trainer.training
         if training and self._train_batches is not None:
