@@ -41,10 +41,13 @@ def tested_on(trainer: Trainer, dataset: str) -> str:
     # Lightning reads the int 1 as one batch and the float 1.0 as all of them
     if isinstance(limit, float) and limit == 1.0:
         return f"test = the full official {name} test set, {tested:,} images"
-    return (
-        f"test = {tested:,} images of the official {name} test set, "
-        f"cut by trainer.limit_test_batches={limit}"
+    # fast_dev_run sets the limit itself: name what the user set
+    cut_by = (
+        f"trainer.fast_dev_run={trainer.fast_dev_run}"
+        if trainer.fast_dev_run
+        else f"trainer.limit_test_batches={limit}"
     )
+    return f"test = {tested:,} images of the official {name} test set, cut by {cut_by}"
 
 
 def print_config_tree(cfg: DictConfig, save_to: Path) -> None:
