@@ -22,12 +22,12 @@ import matplotlib.pyplot as plt
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
-from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 from torchvision.datasets import MNIST
 
 from seqmnist.data import MNISTDataModule
 from seqmnist.models import RecurrentClassifier
+from seqmnist.models.flops import forward_flops
 from seqmnist.runtime import keep_freed_memory_in_process
 
 TRAIN_IMAGES = 55_000
@@ -87,10 +87,7 @@ def synthetic_batches(steps: int, batch_size: int, features: int) -> Callable[[]
 def training_flops_per_sample(net: nn.Module, steps: int, features: int) -> float:
     """Matrix-product FLOPs of one image's forward pass, as torch counts them (seqmnist registers
     the fused LSTM kernels' formulas), times 3: a backward pass costs about twice the forward."""
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        net(torch.zeros(steps, 1, features))
-    return 3.0 * counter.get_total_flops()
+    return 3.0 * forward_flops(net, torch.zeros(steps, 1, features))
 
 
 def matmul_peak_flops(size: int = 2048, repeats: int = 10) -> float:
