@@ -1,6 +1,7 @@
 """Classify your own digit images: `python predict.py ckpt_path=<...>.ckpt images=[a.png,digits/] figure=true`."""
 
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("SEQMNIST_ROOT", str(Path(__file__).resolve().parent))
@@ -8,7 +9,7 @@ os.environ.setdefault("SEQMNIST_ROOT", str(Path(__file__).resolve().parent))
 import hydra
 from omegaconf import DictConfig
 
-from seqmnist.cli import run_recorded
+from seqmnist.cli import check_command_line, run_recorded
 from seqmnist.prediction import predict
 
 
@@ -18,4 +19,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    check_command_line(sys.argv[1:])
     main()

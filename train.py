@@ -1,6 +1,7 @@
 """Train a recurrent classifier on images read as sequences: `python train.py --help` lists the options."""
 
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("SEQMNIST_ROOT", str(Path(__file__).resolve().parent))
@@ -8,7 +9,7 @@ os.environ.setdefault("SEQMNIST_ROOT", str(Path(__file__).resolve().parent))
 import hydra
 from omegaconf import DictConfig
 
-from seqmnist.cli import run_recorded
+from seqmnist.cli import check_command_line, run_recorded
 from seqmnist.training import train
 
 
@@ -23,4 +24,5 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    check_command_line(sys.argv[1:])
     main()

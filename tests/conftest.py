@@ -76,13 +76,21 @@ def cli_env(root: Path) -> dict[str, str]:
 
 
 def run_cli(
-    script: str, *overrides: str, root: Path, timeout: float = 600
+    script: str, *overrides: str, root: Path, timeout: float = 600, test_callbacks: bool = False
 ) -> subprocess.CompletedProcess:
-    """Run `python <script> overrides...` as a user would, with logs under `root`."""
+    """Run `python <script> overrides...` as a user would, with logs under `root`.
+
+    `test_callbacks` lets overrides name callbacks from tests/ (`interrupting.SigtermAtStep`).
+    """
+    env = cli_env(root)
+    if test_callbacks:
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).parent), env.get("PYTHONPATH")])
+        )
     return subprocess.run(
         cli_command(script, *overrides),
         cwd=root,
-        env=cli_env(root),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -1,4 +1,4 @@
-"""A callback for tests that need a training process signalled at an exact point (mid-epoch)."""
+"""Callbacks for tests that need a run signalled at an exact point (mid-epoch, in its test, ...)."""
 
 import os
 import signal
@@ -14,4 +14,30 @@ class SigtermAtStep(Callback):
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *_: object) -> None:
         if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+class SigtermAtTestBatch(Callback):
+    """Sends this process a real SIGTERM after test batch `batch` (the last one, if it is)."""
+
+    def __init__(self, batch: int) -> None:
+        self.batch = batch
+
+    def on_test_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: object,
+        batch: object,
+        batch_idx: int,
+    ) -> None:
+        if batch_idx == self.batch:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+class SigtermInSanityCheck(Callback):
+    """Sends this process a real SIGTERM during the validation sanity check before training."""
+
+    def on_validation_batch_end(self, trainer: Trainer, *_: object, **__: object) -> None:
+        if trainer.sanity_checking:
             os.kill(os.getpid(), signal.SIGTERM)

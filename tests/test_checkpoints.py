@@ -6,6 +6,7 @@ from test_configs import compose_train
 from test_training import QUICK
 
 from seqmnist.errors import CheckpointError
+from seqmnist.results import COMPLETED, RunResult, write_result
 from seqmnist.training import train
 
 
@@ -55,3 +56,34 @@ def test_resuming_a_checkpoint_of_another_architecture_names_the_mismatch(
         CheckpointError, match=r"different architecture.*net\.head\.weight.*'hidden': 16"
     ):
         train_synthetic(runs / "big", synthetic_mnist, "model.hidden=32", f"ckpt_path={last}")
+
+
+def test_latest_with_a_damaged_newest_checkpoint_names_the_readable_ones_beside_it(
+    tmp_path, synthetic_mnist
+):
+    runs = tmp_path / "logs" / "train" / "runs"
+    train_synthetic(runs / "first", synthetic_mnist, "trainer.max_epochs=1")
+    last = runs / "first" / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])  # a disk that filled up while writing it
+    best = next((runs / "first" / "checkpoints").glob("epoch_*.ckpt"))
+    with pytest.raises(CheckpointError, match=r"it is damaged.*Readable checkpoints") as refused:
+        train_synthetic(runs / "second", synthetic_mnist, "ckpt_path=latest")
+    assert str(best) in str(refused.value)
+
+
+def test_latest_refuses_a_run_that_already_finished(tmp_path, synthetic_mnist):
+    runs = tmp_path / "logs" / "train" / "runs"
+    train_synthetic(runs / "finished", synthetic_mnist, "trainer.max_epochs=1")
+    write_result(runs / "finished", RunResult(COMPLETED, [], wall_time_s=1.0))  # as train.py does
+    with pytest.raises(CheckpointError, match=r"its run finished .* nothing to resume"):
+        train_synthetic(runs / "second", synthetic_mnist, "ckpt_path=latest", "model.hidden=16")
+
+
+def test_resuming_a_checkpoint_that_reached_this_runs_length_is_refused(tmp_path, synthetic_mnist):
+    runs = tmp_path / "logs" / "train" / "runs"
+    train_synthetic(runs / "done", synthetic_mnist, "trainer.max_epochs=1")
+    last = runs / "done" / "checkpoints" / "last.ckpt"
+    with pytest.raises(CheckpointError, match=r"already trained 1 epochs .* would train nothing"):
+        train_synthetic(
+            runs / "again", synthetic_mnist, "trainer.max_epochs=1", f"ckpt_path={last}"
+        )

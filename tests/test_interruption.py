@@ -83,18 +83,13 @@ def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted
     assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
 
     stopped_root = tmp_path / "stopped"
-    stopped = subprocess.run(
-        cli_command(
-            "train.py",
-            *run,
-            "+callbacks.sigterm._target_=interrupting.SigtermAtStep",
-            f"+callbacks.sigterm.step={stop_at_step}",
-        ),
-        cwd=stopped_root,
-        env={**cli_env(stopped_root), "PYTHONPATH": str(Path(__file__).parent)},
-        capture_output=True,
-        text=True,
-        timeout=600,
+    stopped = run_cli(
+        "train.py",
+        *run,
+        "+callbacks.sigterm._target_=interrupting.SigtermAtStep",
+        f"+callbacks.sigterm.step={stop_at_step}",
+        root=stopped_root,
+        test_callbacks=True,
     )
     assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr[-2000:]
     interrupted = next(stopped_root.glob("logs/train/runs/*/checkpoints/interrupted.ckpt"))

@@ -7,6 +7,7 @@ from pathlib import Path
 import optuna
 import pytest
 from conftest import run_cli, write_synthetic_mnist
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from test_training import QUICK, train_then_evaluate
 
 # the sweeps choose model.hidden themselves; a fixed value after them would win
@@ -135,16 +136,46 @@ def odd_sized_synthetic_mnist(tmp_path):
     return write_synthetic_mnist(tmp_path / "odd", test_size=61)
 
 
-def test_ddp_sim_test_accuracy_equals_a_single_process_eval_of_its_checkpoint(
+def test_ddp_sim_with_the_default_logger_and_callbacks_tests_like_a_single_process_eval(
     tmp_path, odd_sized_synthetic_mnist
 ):
-    overrides = ["trainer=ddp_sim", *QUICK[1:], "trainer.max_epochs=2", "logger=none"]
-    ddp_accuracy, single_process, _ = train_then_evaluate(
+    overrides = ["trainer=ddp_sim", *QUICK[1:], "trainer.max_epochs=2"]
+    ddp_accuracy, single_process, run_dir = train_then_evaluate(
         tmp_path, odd_sized_synthetic_mnist, *overrides
     )
     assert ddp_accuracy == pytest.approx(single_process, abs=1e-6)
     # counted out of 61 images, not 62: no image was repeated to even out the two ranks
     assert ddp_accuracy * 61 == pytest.approx(round(ddp_accuracy * 61), abs=1e-4)
+    # the test-set figures, whose confusion matrix is summed over both ranks' shards
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    assert {"test/confusion_matrix", "test/misclassified"} <= set(events.Tags()["images"])
+
+
+@pytest.mark.parametrize(
+    "strategy", ["ddp_spawn", "ddp"], ids=["ddp_sim", "plain-ddp-relaunching-the-script"]
+)
+def test_every_logger_works_under_ddp_and_the_csv_keeps_training_and_test_columns(
+    tmp_path, synthetic_mnist, strategy
+):
+    result = run_cli(
+        "train.py",
+        "trainer=ddp_sim",
+        f"trainer.strategy={strategy}",
+        "logger=[tensorboard,csv]",
+        *QUICK[1:],
+        "trainer.max_epochs=2",
+        *synthetic_mnist.overrides(),
+        root=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with next(tmp_path.glob("logs/train/runs/*/csv/metrics.csv")).open() as stream:
+        rows = list(csv.DictReader(stream))
+    columns = set(rows[0])
+    assert {"train/loss_epoch", "val/acc", "test/acc"} <= columns
+    assert [float(row["test/images"]) for row in rows if row["test/images"]] == [
+        synthetic_mnist.test_size
+    ]
 
 
 def test_ddp_sim_works_inside_a_sweep(tmp_path, synthetic_mnist):

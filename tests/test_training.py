@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import cli_command, cli_env, run_cli
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from test_configs import compose_train
@@ -122,6 +123,21 @@ def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(
             2,
             "model.forget_bias='abc' is invalid (allowed: a number or null)",
         ),
+        ("trainer.max_epochs=0", 2, "trainer.max_epochs=0 is invalid (allowed: a positive integer"),
+        ("++trainer.max_steps=0", 2, "trainer.max_steps=0 is invalid"),
+        ("++trainer.limit_train_batches=0", 2, "trainer.limit_train_batches=0 is invalid"),
+        (
+            "trainer.max_epochs=-1",
+            2,
+            "trainer.max_epochs=-1 with trainer.max_steps=-1 trains without end, but the "
+            "learning-rate schedule is built from the run's length",
+        ),
+        (
+            "data.batch_size=100000",
+            2,
+            "data.batch_size=100000 is larger than the training split (55,000 images",
+        ),
+        ("model.hidden=100000000", 2, "Choose a smaller model.hidden or model.layers"),
         ("data=cifar10", 1, "Could not find 'data/cifar10'"),
         # rejected by Hydra itself, which lists what exists
         ("optimizer=unknown", 1, "Could not find 'optimizer/unknown'"),
@@ -135,10 +151,22 @@ def test_bad_setting_exits_with_a_message_naming_key_value_and_allowed_range(
     assert result.returncode == exit_code
     assert message in result.stderr
     assert "Traceback" not in result.stderr
-    # nothing left behind that looks like a result: no checkpoints, and a run folder says it failed
+    # nothing left behind that looks like a result: no table, no checkpoints, a failed record
+    assert "Final metrics" not in result.stdout
     assert not list(tmp_path.glob("logs/**/*.ckpt"))
     for recorded in tmp_path.glob("logs/train/runs/*/result.json"):
         assert '"status": "failed"' in recorded.read_text()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has the GPU these need")
+@pytest.mark.parametrize("script", ["train.py", "eval.py"])
+@pytest.mark.parametrize("trainer", ["gpu", "ddp"])
+def test_a_gpu_trainer_without_a_gpu_names_the_trainers_that_run_here(tmp_path, script, trainer):
+    result = run_cli(script, f"trainer={trainer}", "ckpt_path=x.ckpt", root=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert "trainer.accelerator=gpu needs a CUDA GPU, and none is available here" in result.stderr
+    assert "trainer=cpu" in result.stderr and "trainer=ddp_sim" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_forget_bias_for_a_cell_without_forget_gate_is_refused_naming_both_settings(tmp_path):

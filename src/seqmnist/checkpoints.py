@@ -9,8 +9,11 @@ from torch import nn
 
 from seqmnist.callbacks.run_config import RUN_CONFIG_KEY
 from seqmnist.errors import CheckpointError
+from seqmnist.results import COMPLETED, RESULT_FILE, read_result
 
 LATEST = "latest"
+# the task whose runs write checkpoints: where eval.py and predict.py look for `latest`
+TRAINING_TASK = "train"
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
@@ -40,15 +43,82 @@ def run_config_of(checkpoint: dict[str, Any]) -> DictConfig:
     return OmegaConf.create(checkpoint[RUN_CONFIG_KEY])
 
 
+def resolve_checkpoint(ckpt_path: str, train_log_dir: Path) -> Path:
+    """A `ckpt_path` value as a file: `latest` is the newest readable last.ckpt train.py wrote."""
+    if ckpt_path == LATEST:
+        return find_latest(train_log_dir)
+    return Path(ckpt_path).expanduser().resolve()
+
+
 def find_latest(log_dir: Path) -> Path:
-    """The most recently written last.ckpt of any run or sweep job under `log_dir`."""
-    candidates = sorted(log_dir.glob("**/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    """The most recently written last.ckpt of any run or sweep job under `log_dir`, if readable."""
+    candidates = sorted(
+        log_dir.glob("**/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
     if not candidates:
         raise CheckpointError(
             f"ckpt_path={LATEST} found no checkpoints/last.ckpt under {log_dir}. Train a run first, "
             f"or pass the checkpoint's path."
         )
-    return candidates[-1]
+    newest = candidates[0]
+    try:
+        read_checkpoint(newest)
+    except CheckpointError as error:
+        beside = sorted(
+            (p for p in newest.parent.glob("*.ckpt") if p != newest),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        readable = [str(p) for p in [*beside, *candidates[1:4]] if _is_readable(p)]
+        alternatives = (
+            f"Readable checkpoints, newest first: {', '.join(readable)}. Pass one as ckpt_path=<path>."
+            if readable
+            else "No other readable checkpoint was found; start a new run without ckpt_path."
+        )
+        raise CheckpointError(
+            f"ckpt_path={LATEST} picked the newest last.ckpt, but it is damaged: {error} "
+            f"{alternatives}"
+        ) from error
+    return newest
+
+
+def _is_readable(path: Path) -> bool:
+    try:
+        read_checkpoint(path)
+    except CheckpointError:
+        return False
+    return True
+
+
+def ensure_run_unfinished(path: Path) -> None:
+    """`latest` must not pick a run that already completed: resuming it would train nothing and
+    print that old run's test result under the new run's name."""
+    result_file = path.parent.parent / RESULT_FILE
+    if result_file.is_file() and read_result(result_file).status == COMPLETED:
+        raise CheckpointError(
+            f"ckpt_path={LATEST} picked {path}, but its run finished ({result_file} says "
+            f"completed), so there is nothing to resume. Start a new run without ckpt_path; to test "
+            f"that run's checkpoint use python eval.py ckpt_path={LATEST}."
+        )
+
+
+def ensure_training_left(
+    checkpoint: dict[str, Any], max_epochs: int | None, max_steps: int, path: Path
+) -> None:
+    """Resuming a checkpoint that already reached this run's length would train nothing and then
+    re-test the old weights as if they were this run's result."""
+    epochs = checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"]
+    steps = checkpoint["global_step"]
+    # Lightning's default: 1000 epochs when neither limit is set
+    epoch_limit = max_epochs if max_epochs is not None else (1000 if max_steps == -1 else -1)
+    if (max_steps > 0 and steps >= max_steps) or (epoch_limit > 0 and epochs >= epoch_limit):
+        raise CheckpointError(
+            f"{path} has already trained {epochs} epochs ({steps} optimizer steps), as far as this "
+            f"run would go (trainer.max_epochs={max_epochs}, trainer.max_steps={max_steps}), so "
+            f"resuming it would train nothing. To test it: python eval.py ckpt_path={path}. To "
+            f"train further, raise trainer.max_epochs (with scheduler=none: a schedule built from "
+            f"the run's length cannot be stretched)."
+        )
 
 
 def ensure_weights_fit(module: nn.Module, checkpoint: dict[str, Any], path: Path) -> None:

@@ -7,13 +7,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from seqmnist.errors import SeqmnistError
+from seqmnist.errors import ConfigError, SeqmnistError
 from seqmnist.results import COMPLETED, FAILED, RunResult, write_result
+from seqmnist.runtime import SIGTERM_WATCH
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,12 @@ def run_recorded(task: Task, cfg: DictConfig) -> dict[str, float] | None:
     overrides = list(hydra.overrides.task)
     started = time.perf_counter()
     try:
+        SIGTERM_WATCH.install()
+        _ensure_mandatory_values(cfg, script=hydra.job.name)
         metrics = task(cfg)
     except (Exception, SIGTERMException) as error:
-        reason = f"{type(error).__name__}: {' '.join(str(error).split())}"
+        error = _as_user_error(error)
+        reason = _failure_reason(error)
         write_result(
             output_dir, RunResult(FAILED, overrides, time.perf_counter() - started, error=reason)
         )
@@ -46,6 +51,39 @@ def run_recorded(task: Task, cfg: DictConfig) -> dict[str, float] | None:
         output_dir, RunResult(COMPLETED, overrides, time.perf_counter() - started, metrics)
     )
     return metrics
+
+
+# what to pass for each mandatory (`???`) config value of eval.py and predict.py
+_MANDATORY_EXAMPLES = {
+    "ckpt_path": "ckpt_path=latest (the newest last.ckpt of train.py) or "
+    "ckpt_path=logs/train/runs/<run>/checkpoints/<name>.ckpt",
+    "images": "images=[my_digit.png,digits/]",
+}
+
+
+def _ensure_mandatory_values(cfg: DictConfig, script: str) -> None:
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        examples = "; ".join(_MANDATORY_EXAMPLES.get(key, f"{key}=<value>") for key in missing)
+        raise ConfigError(f"python {script}.py needs {', '.join(missing)}: pass {examples}.")
+
+
+def _as_user_error(error: BaseException) -> BaseException:
+    """Running out of memory is the user's setting, not a bug: say which settings to lower."""
+    text = str(error)
+    if isinstance(error, MemoryError | torch.OutOfMemoryError) or "can't allocate memory" in text:
+        detail = " ".join(text.split())[:200]
+        return SeqmnistError(
+            f"Ran out of memory ({type(error).__name__}: {detail}). Lower data.batch_size or "
+            f"data.eval_batch_size, or model.hidden / model.layers, and run again."
+        )
+    return error
+
+
+def _failure_reason(error: BaseException) -> str:
+    if isinstance(error, SIGTERMException):
+        return "SIGTERMException: terminated by SIGTERM before the run finished"
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
 
 
 def _report_failure(error: BaseException, in_sweep: bool) -> None:
@@ -59,3 +97,28 @@ def _report_failure(error: BaseException, in_sweep: bool) -> None:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(USER_ERROR_EXIT_CODE) from None
     raise error
+
+
+def check_command_line(arguments: list[str]) -> None:
+    """Catch a value with a space before Hydra's parser does: it reports a lexer error
+    (LexerNoViableAltException) that does not say the value needs quotes inside the argument."""
+    previous = ""
+    for argument in arguments:
+        key, has_value, value = argument.partition("=")
+        if has_value and " " in value and value[:1] not in "'\"[{(":
+            _refuse_command_line(
+                f"the value of {key} contains a space; Hydra needs such a value quoted inside the "
+                f"argument: '{key}=\"{value}\"'"
+            )
+        if not has_value and not argument.startswith("-") and "=" in previous:
+            key, _, value = previous.partition("=")
+            _refuse_command_line(
+                f"'{argument}' is not an override (key=value). If it is the rest of a value with "
+                f"a space, quote the whole value inside the argument: '{key}=\"{value} {argument}\"'"
+            )
+        previous = argument
+
+
+def _refuse_command_line(problem: str) -> None:
+    print(f"error: {problem}", file=sys.stderr)
+    raise SystemExit(USER_ERROR_EXIT_CODE)

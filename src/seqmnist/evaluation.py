@@ -6,10 +6,16 @@ from hydra.utils import instantiate
 from lightning.pytorch import Trainer
 from omegaconf import DictConfig
 
-from seqmnist.checkpoints import read_checkpoint, run_config_of
+from seqmnist.checkpoints import (
+    TRAINING_TASK,
+    read_checkpoint,
+    resolve_checkpoint,
+    run_config_of,
+)
+from seqmnist.config_checks import ensure_accelerator_available
 from seqmnist.instantiate import build_loggers, build_module
 from seqmnist.report import print_metrics, tested_on
-from seqmnist.runtime import keep_freed_memory_in_process
+from seqmnist.runtime import SIGTERM_WATCH, keep_freed_memory_in_process
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
@@ -18,8 +24,9 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     Only the data location comes from this invocation (`paths.data_dir`): a checkpoint copied to
     another machine still finds the dataset there.
     """
+    ensure_accelerator_available(cfg.trainer)
     keep_freed_memory_in_process()
-    checkpoint_path = Path(cfg.ckpt_path).expanduser().resolve()
+    checkpoint_path = resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir) / TRAINING_TASK)
     run_cfg = run_config_of(read_checkpoint(checkpoint_path))
     run_cfg.data.data_dir = cfg.paths.data_dir
 
@@ -27,6 +34,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     module = build_module(run_cfg)
     trainer: Trainer = instantiate(cfg.trainer, logger=build_loggers(cfg.get("logger")) or False)
     trainer.test(module, datamodule=datamodule, ckpt_path=str(checkpoint_path))
+    SIGTERM_WATCH.stop_if_received()
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
     print_metrics(
         f"Evaluation ({tested_on(trainer, run_cfg.data.get('dataset', 'mnist'))})",

@@ -12,7 +12,12 @@ from rich.table import Table
 from torch import Tensor, nn
 from torchvision.transforms.functional import pil_to_tensor, resize
 
-from seqmnist.checkpoints import read_checkpoint, run_config_of
+from seqmnist.checkpoints import (
+    TRAINING_TASK,
+    read_checkpoint,
+    resolve_checkpoint,
+    run_config_of,
+)
 from seqmnist.data.datamodule import sequence_view_of
 from seqmnist.data.sequence import SequenceView
 from seqmnist.errors import DataError
@@ -105,7 +110,9 @@ def predict(cfg: DictConfig) -> dict[str, float]:
     """Print each image's class and probabilities; optionally save the row-by-row figure."""
     files = image_files(list(cfg.images) if not isinstance(cfg.images, str) else [cfg.images])
     images = torch.stack([load_digit(path) for path in files])  # bad files fail before any loading
-    net, view, _ = load_network(Path(cfg.ckpt_path).expanduser().resolve())
+    net, view, _ = load_network(
+        resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir) / TRAINING_TASK)
+    )
     sequence = view(images)
     with torch.no_grad():
         final = torch.softmax(net(sequence), dim=-1)

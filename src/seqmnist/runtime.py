@@ -1,13 +1,17 @@
-"""Process-level settings: faster CPU training and clean exits of DDP workers, results unchanged."""
+"""Process-level settings: faster CPU training, clean exits of DDP workers, SIGTERM that is never lost."""
 
 import atexit
 import ctypes
 import ctypes.util
 import functools
 import logging
+import signal
 import sys
+import threading
+from types import FrameType
 
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +52,35 @@ def release_process_group_at_exit() -> None:
 def _destroy_process_group() -> None:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
+
+
+class SigtermWatch:
+    """Remembers a SIGTERM for the whole run, so a run it ended is never reported as completed.
+
+    While a Trainer runs, Lightning installs its own handler, which only sets a flag that its loops
+    check between batches (so training stops at a clean point; its evaluation loop ignores the flag
+    at the last batch) and calls the handler that was there before: this one. Outside Lightning
+    (data preparation, reporting) this handler is the installed one and stops the run at once.
+    """
+
+    def __init__(self) -> None:
+        self.received = False
+
+    def install(self) -> None:
+        """Start watching (again) for this run; only the main thread may set signal handlers."""
+        self.received = False
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        self.received = True
+        if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+            raise SIGTERMException()
+
+    def stop_if_received(self) -> None:
+        """Call after a Trainer stage: a SIGTERM Lightning let finish its stage still ends the run."""
+        if self.received:
+            raise SIGTERMException()
+
+
+SIGTERM_WATCH = SigtermWatch()

@@ -13,16 +13,22 @@ from omegaconf import DictConfig, OmegaConf
 from seqmnist.callbacks import StoreRunConfig
 from seqmnist.checkpoints import (
     LATEST,
+    ensure_run_unfinished,
+    ensure_training_left,
     ensure_weight_averaging_resumes,
     ensure_weights_fit,
-    find_latest,
     read_checkpoint,
+    resolve_checkpoint,
 )
-from seqmnist.config_checks import validate
+from seqmnist.config_checks import (
+    ensure_accelerator_available,
+    ensure_model_fits_in_memory,
+    validate,
+)
 from seqmnist.errors import ConfigError
 from seqmnist.instantiate import build_callbacks, build_loggers, build_module
 from seqmnist.report import print_config_tree, print_metrics, tested_on
-from seqmnist.runtime import keep_freed_memory_in_process
+from seqmnist.runtime import SIGTERM_WATCH, keep_freed_memory_in_process
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,8 @@ HPARAMS_METRICS = ("val/acc_best", "test/acc", "test/loss", "model/params")
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then test the best checkpoint on the full official test set; return every final metric."""
     validate(cfg)
+    ensure_accelerator_available(cfg.trainer)
+    ensure_model_fits_in_memory(cfg.model)
     print_config_tree(cfg, Path(cfg.paths.output_dir) / "config_tree.txt")
     keep_freed_memory_in_process()
     if cfg.get("seed") is not None:
@@ -53,11 +61,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
     averaging = any(isinstance(callback, WeightAveraging) for callback in callbacks)
     resume_from = _checkpoint_to_resume(cfg, module, averaging)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
+    SIGTERM_WATCH.stop_if_received()
     metrics = _as_floats(trainer.callback_metrics)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if not best:
         log.warning("No best checkpoint was saved: testing the weights as they are after training.")
     trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
+    SIGTERM_WATCH.stop_if_received()
     metrics.update(_as_floats(trainer.callback_metrics))
     metrics["model/params"] = float(sum(p.numel() for p in module.net.parameters()))
     _fill_hparams_tab(trainer, run_config, metrics)
@@ -83,13 +93,15 @@ def _checkpoint_to_resume(cfg: DictConfig, module: LightningModule, averaging: b
     """Resolve `ckpt_path` (a path, or `latest`) and make sure this run can continue it."""
     if not cfg.get("ckpt_path"):
         return None
+    path = resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir) / cfg.task_name)
     if cfg.ckpt_path == LATEST:
-        path = find_latest(Path(cfg.paths.log_dir) / cfg.task_name)
-    else:
-        path = Path(cfg.ckpt_path).expanduser().resolve()
+        ensure_run_unfinished(path)
     checkpoint = read_checkpoint(path)
     ensure_weights_fit(module, checkpoint, path)
     ensure_weight_averaging_resumes(checkpoint, averaging, path)
+    ensure_training_left(
+        checkpoint, cfg.trainer.get("max_epochs"), cfg.trainer.get("max_steps", -1), path
+    )
     log.info("Resuming from %s", path)
     return str(path)
 

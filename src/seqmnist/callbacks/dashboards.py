@@ -20,8 +20,9 @@ class TestSetFigures(Callback):
     Images are recovered from the sequences through the datamodule's `sequence_view`, so every
     sequence mode shows the digits upright.
 
-    Uses the logits that `test_step` returns, so the test set is read once. Under DDP each rank
-    sees its shard; the figures come from rank 0's.
+    Uses the logits that `test_step` returns, so the test set is read once. Under DDP the confusion
+    matrix is summed over every rank's shard (a collective: all ranks compute it, rank 0 draws);
+    the example digits come from rank 0's shard.
     """
 
     def __init__(self, misclassified: int = 32, reading_examples: int = 4) -> None:
@@ -58,13 +59,16 @@ class TestSetFigures(Callback):
                 self.wrong.append((image, int(labels[index]), int(predicted[index])))
 
     def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        # every rank must take part in the sync, or rank 0 waits for the others forever (NCCL) or
+        # sees them leave (gloo: "Connection closed by peer")
+        matrix = self.confusion.compute()
         writers = [
             logger.experiment for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)
         ]
         if not writers or trainer.global_rank != 0:
             return
         figures = {
-            "test/confusion_matrix": self.confusion.plot()[0],
+            "test/confusion_matrix": self.confusion.plot(val=matrix)[0],
             "test/misclassified": self._misclassified_grid(),
         }
         if self.first_batch is not None and getattr(pl_module.net, "reads_step_by_step", False):

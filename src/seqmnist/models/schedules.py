@@ -7,7 +7,10 @@ stepped after every optimizer step.
 import math
 
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LambdaLR, OneCycleLR
+from torch.optim.lr_scheduler import LambdaLR, LRScheduler, OneCycleLR
+
+# the fewest steps with room for a warm-up (>= 2 steps) and an annealing phase (>= 1 step)
+MIN_ONE_CYCLE_STEPS = 3
 
 
 def warmup_cosine(
@@ -27,18 +30,38 @@ def warmup_cosine(
 
 def one_cycle(
     optimizer: Optimizer, total_steps: int, max_lr: float, pct_start: float = 0.25
-) -> OneCycleLR:
-    """torch's OneCycleLR, cycling momentum only where the optimizer has one.
+) -> LRScheduler:
+    """torch's OneCycleLR, cycling momentum only where the optimizer has one, for any run length.
 
     OneCycleLR refuses optimizers without momentum (Adadelta) and would silently turn plain SGD
     into momentum SGD; this keeps every optimizer option combinable with this schedule.
+    Its warm-up ends at step `pct_start * total_steps - 1`, which for short runs is zero-length
+    (4 steps at 0.25: a division by zero) or falls between steps (the peak is never reached).
+    Here the warm-up is a whole number of steps, at least 2 and leaving at least 1 to anneal, so
+    every run of 3 or more steps peaks at exactly `max_lr`; runs of 1 or 2 steps have no room for
+    a warm-up and decay linearly from `max_lr`. Where `pct_start * total_steps` is already whole
+    (the default recipe) the schedule is torch's, unchanged.
     """
+    if total_steps < MIN_ONE_CYCLE_STEPS:
+        for group in optimizer.param_groups:
+            group["lr"] = max_lr
+        return LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / max(1, total_steps - 1)))
+    warmup_steps = min(max(round(pct_start * total_steps), 2), total_steps - 1)
     settings = optimizer.defaults
     has_momentum = settings.get("momentum", 0) > 0 or "betas" in settings
     return OneCycleLR(
         optimizer,
         max_lr=max_lr,
         total_steps=total_steps,
-        pct_start=pct_start,
+        pct_start=_fraction_reaching(warmup_steps, total_steps),
         cycle_momentum=has_momentum,
     )
+
+
+def _fraction_reaching(steps: int, total: int) -> float:
+    """The smallest float `f` with `f * total >= steps`: `steps / total` can fall one ulp short,
+    which would move OneCycleLR's peak off its step."""
+    fraction = steps / total
+    while fraction * total < steps:
+        fraction = math.nextafter(fraction, 1.0)
+    return fraction

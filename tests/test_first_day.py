@@ -1,0 +1,207 @@
+"""A new user's first day: missing arguments, reused folders, signals at awkward moments, shared
+read-only data and paths with spaces get a clear answer, never a traceback or a false result."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, write_synthetic_mnist
+from PIL import Image
+from test_training import QUICK
+
+TINY_RUN = [*QUICK, "logger=none", "trainer.max_epochs=1"]
+
+
+def result_of(run_dir: Path) -> dict:
+    return json.loads((run_dir / "result.json").read_text())
+
+
+def only_run(root: Path, task: str = "train") -> Path:
+    (run_dir,) = (root / "logs" / task / "runs").iterdir()
+    return run_dir
+
+
+@pytest.mark.parametrize(
+    ("script", "arguments", "needed"),
+    [
+        ("eval.py", [], "python eval.py needs ckpt_path: pass ckpt_path=latest"),
+        ("predict.py", [], "python predict.py needs ckpt_path, images: pass ckpt_path=latest"),
+        ("predict.py", ["ckpt_path=latest"], "python predict.py needs images: pass images=["),
+    ],
+)
+def test_a_missing_mandatory_argument_is_a_one_line_usage_error(
+    tmp_path, script, arguments, needed
+):
+    result = run_cli(script, *arguments, root=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert needed in result.stderr
+    assert "Traceback" not in result.stderr and "MissingMandatoryValue" not in result.stderr
+
+
+def test_eval_and_predict_take_latest_as_train_does(tmp_path, synthetic_mnist):
+    trained = run_cli("train.py", *TINY_RUN, *synthetic_mnist.overrides(), root=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    last = only_run(tmp_path) / "checkpoints" / "last.ckpt"
+    data = f"paths.data_dir={synthetic_mnist.root}"
+
+    evaluated = run_cli("eval.py", "ckpt_path=latest", data, "trainer=cpu", root=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    assert str(last) in evaluated.stdout
+
+    digit = tmp_path / "digit.png"
+    Image.new("L", (28, 28), 255).save(digit)
+    predicted = run_cli("predict.py", "ckpt_path=latest", f"images=[{digit}]", root=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    assert "digit.png" in predicted.stdout
+
+
+def test_a_run_folder_that_holds_a_run_is_refused_and_left_as_it_was(tmp_path, synthetic_mnist):
+    folder = tmp_path / "my_run"
+    run = [*TINY_RUN, *synthetic_mnist.overrides(), f"hydra.run.dir={folder}"]
+    assert run_cli("train.py", *run, root=tmp_path).returncode == 0
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+    again = run_cli("train.py", *run, "model.hidden=8", root=tmp_path)
+    assert again.returncode == 2
+    assert f"hydra.run.dir={folder} already holds a run" in again.stderr
+    assert "Traceback" not in again.stderr
+    after = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    assert after == before  # no last-v1.ckpt, config and result of the first run untouched
+
+
+def run_signalled(root: Path, data, callback: str, *arguments: str) -> subprocess.CompletedProcess:
+    """train.py with a callback from tests/interrupting.py that sends SIGTERM at a chosen point."""
+    callback_target = f"+callbacks.sigterm._target_=interrupting.{callback}"
+    return run_cli(
+        "train.py",
+        *TINY_RUN,
+        *data.overrides(),
+        callback_target,
+        *arguments,
+        root=root,
+        test_callbacks=True,
+    )
+
+
+# 60 test images in batches of 25: batch 2 is the last one, where Lightning ignores SIGTERM
+@pytest.mark.parametrize("batch", [0, 2], ids=["first-test-batch", "last-test-batch"])
+def test_sigterm_during_the_test_ends_the_run_as_terminated_without_a_result_table(
+    tmp_path, synthetic_mnist, batch
+):
+    result = run_signalled(
+        tmp_path, synthetic_mnist, "SigtermAtTestBatch", f"+callbacks.sigterm.batch={batch}"
+    )
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr[-2000:]
+    assert "Final metrics" not in result.stdout
+    recorded = result_of(only_run(tmp_path))
+    assert recorded["status"] == "failed"
+    assert "terminated by SIGTERM" in recorded["error"]
+
+
+def test_sigterm_during_the_sanity_check_is_recorded_with_its_reason(tmp_path, synthetic_mnist):
+    result = run_signalled(tmp_path, synthetic_mnist, "SigtermInSanityCheck")
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr[-2000:]
+    assert "terminated by SIGTERM" in result_of(only_run(tmp_path))["error"]
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
+    """Makes a folder read-only; gives write access back afterwards so it can be cleaned up."""
+    made: list[Path] = []
+
+    def make(folder: Path) -> None:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        made.append(folder)
+
+    yield make
+    for folder in made:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+# root ignores file modes; without these capabilities it obeys them like any other user
+AS_A_USER_WHO_OBEYS_FILE_MODES = (
+    ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
+    if os.geteuid() == 0
+    else []
+)
+
+
+PREPARE_AND_LOAD = """
+import sys
+from seqmnist.data import MNISTDataModule
+from seqmnist.errors import DataError
+checksums = dict(item.split(":") for item in sys.argv[2].split(","))
+datamodule = MNISTDataModule(sys.argv[1], checksums=checksums, val_size=40)
+try:
+    datamodule.prepare_data()
+except DataError as error:
+    sys.exit(f"error: {error}")
+datamodule.setup()
+print("training images:", len(datamodule.data_train))
+"""
+
+
+def prepare_without_write_access(
+    root: Path, checksums: dict[str, str]
+) -> subprocess.CompletedProcess:
+    """Prepare and load the data in a process that cannot write the read-only `root`."""
+    probe = subprocess.run(
+        [*AS_A_USER_WHO_OBEYS_FILE_MODES, "touch", str(root / "probe")], capture_output=True
+    )
+    assert probe.returncode != 0, "the folder must not be writable by the process under test"
+    table = ",".join(f"{name}:{md5}" for name, md5 in checksums.items())
+    return subprocess.run(
+        [*AS_A_USER_WHO_OBEYS_FILE_MODES, sys.executable, "-c", PREPARE_AND_LOAD, str(root), table],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_read_only_folder_with_verified_data_is_used_as_it_is(tmp_path, read_only):
+    data = write_synthetic_mnist(tmp_path / "data")
+    read_only(data.root)
+    result = prepare_without_write_access(data.root, data.checksums)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"training images: {data.train_size - 40}" in result.stdout
+
+
+def test_a_read_only_folder_with_missing_data_says_it_cannot_be_written(tmp_path, read_only):
+    data = write_synthetic_mnist(tmp_path / "data")
+    (data.root / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
+    read_only(data.root)
+    result = prepare_without_write_access(data.root, data.checksums)
+    assert result.returncode == 1
+    assert "t10k-labels-idx1-ubyte is missing" in result.stderr
+    assert "the folder is not writable" in result.stderr
+    assert "Point paths.data_dir to a writable folder" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["paths.data_dir=/data/my dir"], ["paths.data_dir=/data/my", "dir"]],
+    ids=["quoted-by-the-shell-only", "split-by-the-shell"],
+)
+def test_a_value_with_a_space_gets_the_quoting_that_works(tmp_path, arguments):
+    result = run_cli("train.py", *arguments, root=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert """'paths.data_dir="/data/my dir"'""" in result.stderr
+    assert "Traceback" not in result.stderr and "LexerNoViableAlt" not in result.stderr
+    assert not (tmp_path / "logs").exists()
+
+
+def test_the_quoting_the_error_suggests_trains_from_a_folder_with_a_space(tmp_path):
+    data = write_synthetic_mnist(tmp_path / "my data")
+    overrides = [o for o in data.overrides() if not o.startswith("data.data_dir=")]
+    result = run_cli(
+        "train.py", *TINY_RUN, *overrides, f'paths.data_dir="{data.root}"', root=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
