@@ -6,6 +6,13 @@ from pathlib import Path
 
 os.environ.setdefault("SEQMNIST_ROOT", str(Path(__file__).resolve().parent))
 
+import matplotlib
+
+# figures go to files and TensorBoard only, also on machines without a display; set here, not in
+# the library, so a notebook importing seqmnist keeps its inline plots (ddp_spawn workers
+# re-import this file, so they get it too)
+matplotlib.use("Agg")
+
 import hydra
 from omegaconf import DictConfig
 

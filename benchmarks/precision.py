@@ -33,6 +33,7 @@ def main() -> None:
                 None,
                 f"trainer.precision={precision}",
                 f"trainer.max_epochs={arguments.epochs}",
+                *arguments.override,
             )
         except ConfigError as error:  # e.g. no bf16 LSTM kernels on this CPU
             refused[precision] = str(error)

@@ -107,6 +107,14 @@ def training_benchmark_parser(description: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Hydra override applied to every recipe, e.g. a short smoke run: "
+        "--override trainer.max_epochs=1 --override +trainer.limit_train_batches=3",
+    )
     return parser
 
 
@@ -118,8 +126,8 @@ def main() -> None:
     arguments = parser.parse_args()
     keep_freed_memory_in_process()
 
-    tutorial = timeline(arguments.data_dir, None, "experiment=torch_tutorial")
-    default = timeline(arguments.data_dir, arguments.every)
+    tutorial = timeline(arguments.data_dir, None, "experiment=torch_tutorial", *arguments.override)
+    default = timeline(arguments.data_dir, arguments.every, *arguments.override)
     tutorial_seconds, tutorial_final = tutorial[-1]
 
     def described(accuracy: float) -> str:

@@ -1,10 +1,13 @@
 """Resuming picks the right checkpoint, and a checkpoint of another architecture is refused clearly."""
 
+import os
+
 import pytest
 import torch
 from test_configs import compose_train
 from test_training import QUICK
 
+from seqmnist.checkpoints import find_latest
 from seqmnist.errors import CheckpointError
 from seqmnist.results import COMPLETED, RunResult, write_result
 from seqmnist.training import train
@@ -87,3 +90,18 @@ def test_resuming_a_checkpoint_that_reached_this_runs_length_is_refused(tmp_path
         train_synthetic(
             runs / "again", synthetic_mnist, "trainer.max_epochs=1", f"ckpt_path={last}"
         )
+
+
+def test_latest_is_the_most_recently_written_last_checkpoint_of_several_runs(
+    tmp_path, synthetic_mnist
+):
+    runs = tmp_path / "logs" / "train" / "runs"
+    train_synthetic(runs / "a", synthetic_mnist, "trainer.max_epochs=1")
+    written = (runs / "a" / "checkpoints" / "last.ckpt").read_bytes()
+    # written in the order b, c, a: neither name order nor creation order decides
+    for age, name in enumerate(["a", "c", "b"]):
+        last = runs / name / "checkpoints" / "last.ckpt"
+        last.parent.mkdir(parents=True, exist_ok=True)
+        last.write_bytes(written)
+        os.utime(last, (1_000_000 + age, 1_000_000 + age))
+    assert find_latest(tmp_path / "logs" / "train") == runs / "b" / "checkpoints" / "last.ckpt"

@@ -131,3 +131,88 @@ def test_one_cycle_leaves_plain_sgd_without_momentum(tmp_path):
     built = instantiate(cfg.optimizer)(params=[torch.nn.Parameter(torch.zeros(2))])
     instantiate(cfg.scheduler)(optimizer=built, total_steps=10)
     assert built.param_groups[0]["momentum"] == 0
+
+
+def built_for(tmp_path: Path, *overrides: str) -> dict:
+    """Everything train.py builds from a config, except the data."""
+    cfg = compose_train(tmp_path, *overrides)
+    module = build_module(cfg)
+    return {
+        "cfg": cfg,
+        "net": module.net,
+        "optimizer": module.optimizer_factory(params=module.parameters()),
+        "trainer": instantiate(cfg.trainer, logger=False),
+        "loggers": build_loggers(cfg.get("logger")),
+        "callbacks": build_callbacks(cfg.get("callbacks")),
+    }
+
+
+@pytest.mark.parametrize(
+    ("override", "took_effect"),
+    [
+        ("model.hidden=64", lambda b: b["net"].rnn.hidden_size == 64),
+        ("model.layers=3", lambda b: b["net"].rnn.num_layers == 3),
+        ("model.cell=gru", lambda b: isinstance(b["net"].rnn, torch.nn.GRU)),
+        ("model.dropout=0.3", lambda b: b["net"].output_dropout.p == 0.3),
+        ("optimizer=rmsprop", lambda b: type(b["optimizer"]) is torch.optim.RMSprop),
+        ("optimizer=adadelta", lambda b: type(b["optimizer"]) is torch.optim.Adadelta),
+        (
+            "optimizer=momentum",
+            lambda b: (
+                type(b["optimizer"]) is torch.optim.SGD
+                and b["optimizer"].defaults["momentum"] == 0.9
+            ),
+        ),
+        ("optimizer.lr=0.0123", lambda b: b["optimizer"].defaults["lr"] == 0.0123),
+        ("trainer.max_epochs=3", lambda b: b["trainer"].max_epochs == 3),
+        ("trainer.gradient_clip_val=0.5", lambda b: b["trainer"].gradient_clip_val == 0.5),
+        (
+            "logger=csv",
+            lambda b: [type(x).__name__ for x in b["loggers"]] == ["ContinuingCSVLogger"],
+        ),
+        (
+            "callbacks=early_stopping",
+            lambda b: (
+                [
+                    (type(c).__name__, getattr(c, "monitor", None), getattr(c, "mode", None))
+                    for c in b["callbacks"]
+                ]
+                == [("EarlyStopping", "val/acc", "max")]
+            ),
+        ),
+        (
+            "callbacks=[default,early_stopping]",
+            lambda b: (
+                "EarlyStopping" in {type(c).__name__ for c in b["callbacks"]}
+                and "ModelCheckpoint" in {type(c).__name__ for c in b["callbacks"]}
+            ),
+        ),
+    ],
+)
+def test_an_override_changes_what_is_built(tmp_path, override, took_effect):
+    assert not took_effect(built_for(tmp_path)), f"the default already satisfies {override}"
+    assert took_effect(built_for(tmp_path, override))
+
+
+def test_the_default_recipe_clips_gradients_at_one(tmp_path):
+    assert built_for(tmp_path)["trainer"].gradient_clip_val == 1.0
+
+
+def test_row_lstm_experiment_is_its_documented_recipe(tmp_path):
+    built = built_for(tmp_path, "experiment=row_lstm")
+    assert dict(built["cfg"].data.augmentation) == {"degrees": 10, "translate": 2, "scale": 0.1}
+    assert (built["net"].rnn.hidden_size, built["net"].rnn.num_layers) == (128, 2)
+    assert built["net"].output_dropout.p == 0.1
+    assert built["trainer"].max_epochs == 20
+    assert "AveragedWeights" in {type(callback).__name__ for callback in built["callbacks"]}
+
+
+@pytest.mark.parametrize(
+    ("experiment", "sequence"), [("smnist_lstm", "pixels"), ("psmnist_lstm", "permuted")]
+)
+def test_sequential_mnist_experiments_read_one_pixel_per_step(tmp_path, experiment, sequence):
+    built = built_for(tmp_path, f"experiment={experiment}")
+    assert built["cfg"].data.sequence == sequence
+    assert (built["net"].rnn.input_size, built["net"].rnn.num_layers) == (1, 1)
+    assert built["optimizer"].defaults["lr"] == 0.001
+    assert (built["trainer"].max_epochs, built["trainer"].gradient_clip_val) == (50, 1.0)

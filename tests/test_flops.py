@@ -2,9 +2,12 @@
 
 import pytest
 import torch
-from lightning.pytorch.utilities.model_summary import ModelSummary
+from hydra.utils import instantiate
+from lightning.pytorch.utilities.model_summary import ModelSummary, get_human_readable_count
+from test_configs import compose_train
 
 from seqmnist.data import MNISTDataModule
+from seqmnist.instantiate import build_module
 from seqmnist.models import RecurrentClassifier, SequenceClassifierModule
 from seqmnist.models.flops import cudnn_rnn_flops, forward_flops
 
@@ -44,3 +47,14 @@ def test_model_summary_counts_the_lstm_on_the_datamodules_example_sequence(seque
     module.example_input_array = datamodule.example_sequence()
     per_image = 2 * (784 // features) * 4 * 8 * (features + 8) + 2 * 8 * 10
     assert ModelSummary(module).total_flops == per_image
+
+
+def test_the_default_models_summary_shows_the_11_8_million_flops_the_readme_quotes(tmp_path):
+    cfg = compose_train(tmp_path)
+    module = build_module(cfg)
+    module.example_input_array = instantiate(cfg.data).example_sequence()
+    summary = ModelSummary(module)
+    # 28 rows through two 128-unit layers (4 gates each) and the 128 -> 10 head, 2 FLOPs per MAC
+    layers = 2 * 28 * 4 * 128 * (28 + 128) + 2 * 28 * 4 * 128 * (128 + 128)
+    assert summary.total_flops == layers + 2 * 128 * 10 == 11_815_424
+    assert get_human_readable_count(summary.total_flops) == "11.8 M"

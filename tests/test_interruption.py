@@ -1,5 +1,6 @@
 """A run stopped by SIGTERM keeps its progress and resumes from it."""
 
+import json
 import signal
 import subprocess
 import time
@@ -48,6 +49,28 @@ def test_sigterm_saves_a_resumable_checkpoint_says_how_to_resume_and_exits_non_z
     finite = [*endless[:-1], f"trainer.max_epochs={stopped_at + 2}", f"ckpt_path={interrupted}"]
     resumed = run_cli("train.py", *finite, root=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+
+def test_ctrl_c_saves_a_resumable_checkpoint_and_says_how_to_resume(tmp_path, synthetic_mnist):
+    endless = [*QUICK, *synthetic_mnist.overrides(), "scheduler=none", "logger=none"]
+    process = subprocess.Popen(
+        cli_command("train.py", *endless, "trainer.max_epochs=100000"),
+        cwd=tmp_path,
+        env=cli_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for("logs/train/runs/*/checkpoints/epoch_*.ckpt", tmp_path)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 1  # Lightning's exit code after a KeyboardInterrupt
+    interrupted = next(tmp_path.glob("logs/train/runs/*/checkpoints/interrupted.ckpt"))
+    assert f"Resume with the same command plus ckpt_path={interrupted}" in stderr
+    assert torch.load(interrupted, weights_only=True)["global_step"] > 0
+    recorded = json.loads((interrupted.parents[1] / "result.json").read_text())
+    assert recorded["status"] == "failed" and "Ctrl-C" in recorded["error"]
 
 
 def final_checkpoint(root: Path) -> dict:

@@ -28,3 +28,7 @@ def test_notebook_executes_every_cell_without_error():
         for cell in notebook.cells
         for output in cell.get("outputs", [])
     )
+    figure_cells = [cell for cell in notebook.cells if "plt.show()" in cell.source]
+    assert len(figure_cells) == 3  # the digit as rows, the confusion matrix, the row-by-row reading
+    for cell in figure_cells:
+        assert any("image/png" in output.get("data", {}) for output in cell.outputs), cell.source

@@ -1,6 +1,7 @@
 """Sweeps, searches and multi-process training run on Hydra's and Lightning's own engines."""
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +16,10 @@ TINY = [o for o in QUICK if not o.startswith("model.hidden")] + [
     "trainer.max_epochs=1",
     "+trainer.limit_train_batches=2",
 ]
+
+
+def result_metrics(run_dir: Path) -> dict[str, float]:
+    return json.loads((run_dir / "result.json").read_text())["metrics"]
 
 
 def sweep_folder(root: Path) -> Path:
@@ -94,6 +99,16 @@ def test_optuna_search_resumes_the_same_study_when_the_command_is_run_again(
         trials = optuna_trials(tmp_path)
         assert len(trials) == expected_trials
         assert all(trial.state == optuna.trial.TrialState.COMPLETE for trial in trials)
+    # the continued study explored new points instead of replaying the first ones
+    assert len({tuple(sorted(trial.params.items())) for trial in trials}) == 4
+    # each trial's value is what its job measured
+    results = [
+        json.loads(path.read_text()) for path in sweep_folder(tmp_path).glob("*/result.json")
+    ]
+    for trial in trials:
+        sampled = {f"{name}={value}" for name, value in trial.params.items()}
+        (job,) = [result for result in results if sampled <= set(result["overrides"])]
+        assert trial.value == job["metrics"]["val/acc_best"]
 
 
 def test_a_failing_optuna_trial_is_marked_failed_and_the_search_goes_on(tmp_path, synthetic_mnist):
@@ -139,13 +154,33 @@ def odd_sized_synthetic_mnist(tmp_path):
 def test_ddp_sim_with_the_default_logger_and_callbacks_tests_like_a_single_process_eval(
     tmp_path, odd_sized_synthetic_mnist
 ):
-    overrides = ["trainer=ddp_sim", *QUICK[1:], "trainer.max_epochs=2"]
+    samples = tmp_path / "samples"
+    overrides = [
+        "trainer=ddp_sim",
+        *QUICK[1:],
+        "trainer.max_epochs=2",
+        "+callbacks.record._target_=recording.RecordTrainingSamples",
+        f"+callbacks.record.folder={samples}",
+    ]
     ddp_accuracy, single_process, run_dir = train_then_evaluate(
-        tmp_path, odd_sized_synthetic_mnist, *overrides
+        tmp_path, odd_sized_synthetic_mnist, *overrides, test_callbacks=True
     )
     assert ddp_accuracy == pytest.approx(single_process, abs=1e-6)
     # counted out of 61 images, not 62: no image was repeated to even out the two ranks
+    assert result_metrics(run_dir)["test/images"] == 61
     assert ddp_accuracy * 61 == pytest.approx(round(ddp_accuracy * 61), abs=1e-4)
+    # in every epoch the two ranks train on disjoint halves of the 200 training images
+    for epoch in ("0", "1"):
+        shards = [
+            [
+                line.split()[1]
+                for line in (samples / f"rank{rank}.txt").read_text().splitlines()
+                if line.split()[0] == epoch
+            ]
+            for rank in (0, 1)
+        ]
+        assert [len(shard) for shard in shards] == [100, 100]
+        assert len(set(shards[0]) | set(shards[1])) == 200
     # the test-set figures, whose confusion matrix is summed over both ranks' shards
     events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
     events.Reload()

@@ -47,6 +47,12 @@ def run_recorded(task: Task, cfg: DictConfig) -> dict[str, float] | None:
         )
         _report_failure(error, in_sweep=hydra.mode == RunMode.MULTIRUN)
         return None
+    except SystemExit as stop:  # Lightning ends a run with sys.exit(1) after Ctrl-C
+        reason = f"stopped with exit code {stop.code} (Ctrl-C, or a library that exited)"
+        write_result(
+            output_dir, RunResult(FAILED, overrides, time.perf_counter() - started, error=reason)
+        )
+        raise
     write_result(
         output_dir, RunResult(COMPLETED, overrides, time.perf_counter() - started, metrics)
     )

@@ -1,8 +1,5 @@
 """Figures shared by the dashboards and predict.py."""
 
-import matplotlib
-
-matplotlib.use("Agg")  # files and TensorBoard only: runs happen on machines without a display
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from torch import Tensor

@@ -5,9 +5,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: sweeps run on machines without a display
 import matplotlib.pyplot as plt
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
