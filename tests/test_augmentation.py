@@ -2,10 +2,13 @@
 
 import pytest
 import torch
+from lightning.pytorch import Callback, Trainer
 
 from seqmnist.data import MNISTDataModule
 from seqmnist.data.augmentation import RandomAffine
+from seqmnist.data.epochs import EpochOrder
 from seqmnist.errors import ConfigError
+from seqmnist.models import RecurrentClassifier, SequenceClassifierModule
 
 
 def blob_images(batch: int) -> torch.Tensor:
@@ -53,3 +56,103 @@ def test_an_unknown_augmentation_key_is_a_config_error_listing_the_keys(syntheti
         ConfigError, match=r"data.augmentation=\{'rotate': 10\}.*degrees, translate"
     ):
         MNISTDataModule(data_dir=str(synthetic_mnist.root), augmentation={"rotate": 10})
+
+
+def line_images(batch: int, side: int = 65) -> torch.Tensor:
+    """A bright horizontal bar through the centre: its measured angle is the rotation."""
+    images = torch.zeros(batch, side, side, dtype=torch.uint8)
+    images[:, side // 2 - 1 : side // 2 + 2, 8:-8] = 255
+    return images
+
+
+def measured_angles_degrees(images: torch.Tensor) -> torch.Tensor:
+    """Orientation of each image's bright pixels, from their second moments."""
+    side = images.shape[-1]
+    rows, columns = torch.meshgrid(
+        torch.arange(float(side)), torch.arange(float(side)), indexing="ij"
+    )
+    weights = images.float() / images.float().sum(dim=(1, 2), keepdim=True)
+    mean_row, mean_column = (weights * rows).sum((1, 2)), (weights * columns).sum((1, 2))
+    dr, dc = rows - mean_row.view(-1, 1, 1), columns - mean_column.view(-1, 1, 1)
+    mu20, mu02, mu11 = (
+        (weights * dc**2).sum((1, 2)),
+        (weights * dr**2).sum((1, 2)),
+        (weights * dr * dc).sum((1, 2)),
+    )
+    return torch.rad2deg(0.5 * torch.atan2(2 * mu11, mu20 - mu02))
+
+
+def test_rotations_stay_within_the_degrees_and_use_their_range():
+    torch.manual_seed(0)
+    angles = measured_angles_degrees(RandomAffine(degrees=10)(line_images(400))).abs()
+    assert angles.max() <= 10.5
+    assert angles.max() >= 9 and angles.min() <= 1
+
+
+def test_scalings_stay_within_the_scale_and_use_their_range():
+    torch.manual_seed(0)
+    squares = torch.zeros(400, 65, 65, dtype=torch.uint8)
+    squares[:, 20:45, 20:45] = 255
+    # the ink's area grows with the square of the scale
+    zoom = (RandomAffine(scale=0.1)(squares).sum(dim=(1, 2)) / squares[0].float().sum()).sqrt()
+    assert zoom.min() >= 0.9 - 0.01 and zoom.max() <= 1.1 + 0.01
+    assert zoom.min() <= 0.92 and zoom.max() >= 1.08
+
+
+class FirstBatches(Callback):
+    """Keeps the first batch each stage hands the model, as the model receives it."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _keep(self, stage: str, batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+        self.seen.setdefault(stage, (batch[0].clone(), batch[1].clone()))
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self._keep("train", batch)
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
+        if not trainer.sanity_checking:
+            self._keep("val", batch)
+
+    def on_test_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
+        self._keep("test", batch)
+
+
+def test_under_a_trainer_only_training_batches_are_augmented(synthetic_mnist):
+    datamodule = MNISTDataModule(
+        data_dir=str(synthetic_mnist.root),
+        checksums=synthetic_mnist.checksums,
+        val_size=40,
+        batch_size=16,
+        eval_batch_size=20,
+        shuffle_seed=0,
+        augmentation={"degrees": 10, "translate": 2, "scale": 0.1},
+    )
+    module = SequenceClassifierModule(RecurrentClassifier(hidden=8, layers=1), torch.optim.SGD)
+    recorder = FirstBatches()
+    trainer = Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        limit_train_batches=1,
+        limit_val_batches=1,
+        limit_test_batches=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[recorder],
+    )
+    trainer.fit(module, datamodule=datamodule)
+    trainer.test(module, datamodule=datamodule)
+    view = datamodule.sequence_view
+
+    first = EpochOrder(len(datamodule.data_train), seed=0).indices(0)[:16]
+    sequence, labels = recorder.seen["train"]
+    assert torch.equal(labels, datamodule.data_train.labels[first])  # the same images ...
+    unaugmented = view(datamodule.data_train.images[first])
+    assert (sequence - unaugmented).abs().amax(dim=(0, 2)).min() > 0.1  # ... each one moved
+    for stage, dataset in (("val", datamodule.data_val), ("test", datamodule.data_test)):
+        sequence, labels = recorder.seen[stage]
+        assert torch.equal(sequence, view(dataset.images[:20]))
+        assert torch.equal(labels, dataset.labels[:20])
