@@ -19,31 +19,37 @@ def wait_for(pattern: str, root, timeout: float = 180) -> None:
         time.sleep(0.2)
 
 
-def test_sigterm_saves_a_resumable_checkpoint_says_how_to_resume_and_exits_non_zero(
-    tmp_path, synthetic_mnist
-):
-    endless = [
-        *QUICK,
-        *synthetic_mnist.overrides(),
-        "scheduler=none",
-        "logger=none",
-        "trainer.max_epochs=100000",
-    ]
+def endless_run(data) -> list[str]:
+    return [*QUICK, *data.overrides(), "scheduler=none", "logger=none", "trainer.max_epochs=100000"]
+
+
+def signal_after_first_checkpoint(root: Path, run: list[str], signum: int) -> tuple[int, Path]:
+    """Start `train.py run`, send `signum` once a checkpoint exists; it must say how to resume.
+
+    Returns the exit code and the interrupted.ckpt it wrote.
+    """
     process = subprocess.Popen(
-        cli_command("train.py", *endless),
-        cwd=tmp_path,
-        env=cli_env(tmp_path),
+        cli_command("train.py", *run),
+        cwd=root,
+        env=cli_env(root),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    wait_for("logs/train/runs/*/checkpoints/epoch_*.ckpt", tmp_path)
-    process.send_signal(signal.SIGTERM)
+    wait_for("logs/train/runs/*/checkpoints/epoch_*.ckpt", root)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-
-    assert process.returncode == 128 + signal.SIGTERM
-    interrupted = next(tmp_path.glob("logs/train/runs/*/checkpoints/interrupted.ckpt"))
+    interrupted = next(root.glob("logs/train/runs/*/checkpoints/interrupted.ckpt"))
     assert f"Resume with the same command plus ckpt_path={interrupted}" in stderr
+    return process.returncode, interrupted
+
+
+def test_sigterm_saves_a_resumable_checkpoint_says_how_to_resume_and_exits_non_zero(
+    tmp_path, synthetic_mnist
+):
+    endless = endless_run(synthetic_mnist)
+    exit_code, interrupted = signal_after_first_checkpoint(tmp_path, endless, signal.SIGTERM)
+    assert exit_code == 128 + signal.SIGTERM
     stopped_at = torch.load(interrupted, weights_only=True)["epoch"]
 
     finite = [*endless[:-1], f"trainer.max_epochs={stopped_at + 2}", f"ckpt_path={interrupted}"]
@@ -52,22 +58,9 @@ def test_sigterm_saves_a_resumable_checkpoint_says_how_to_resume_and_exits_non_z
 
 
 def test_ctrl_c_saves_a_resumable_checkpoint_and_says_how_to_resume(tmp_path, synthetic_mnist):
-    endless = [*QUICK, *synthetic_mnist.overrides(), "scheduler=none", "logger=none"]
-    process = subprocess.Popen(
-        cli_command("train.py", *endless, "trainer.max_epochs=100000"),
-        cwd=tmp_path,
-        env=cli_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    wait_for("logs/train/runs/*/checkpoints/epoch_*.ckpt", tmp_path)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-
-    assert process.returncode == 1  # Lightning's exit code after a KeyboardInterrupt
-    interrupted = next(tmp_path.glob("logs/train/runs/*/checkpoints/interrupted.ckpt"))
-    assert f"Resume with the same command plus ckpt_path={interrupted}" in stderr
+    run = endless_run(synthetic_mnist)
+    exit_code, interrupted = signal_after_first_checkpoint(tmp_path, run, signal.SIGINT)
+    assert exit_code == 1  # Lightning's exit code after a KeyboardInterrupt
     assert torch.load(interrupted, weights_only=True)["global_step"] > 0
     recorded = json.loads((interrupted.parents[1] / "result.json").read_text())
     assert recorded["status"] == "failed" and "Ctrl-C" in recorded["error"]
