@@ -42,6 +42,12 @@ def run_benchmark(script: str, *arguments: str) -> subprocess.CompletedProcess:
             "# Time to accuracy on this machine",
         ),
         (
+            "sweep_throughput.py",
+            ["--batches", "2", "--grid", "model.hidden=8,9"],
+            "sweep_throughput.md",
+            "# Sweep throughput on this machine",
+        ),
+        (
             "precision.py",
             [*SHORT_TRAINING, "--epochs", "1"],
             "precision.md",

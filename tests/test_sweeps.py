@@ -3,6 +3,8 @@
 import csv
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import optuna
@@ -72,6 +74,9 @@ def test_grid_sweep_runs_every_combination_in_its_own_folder_and_summarises_them
     assert all(row["status"] == "completed" and 0 <= float(row["test/acc"]) <= 1 for row in rows)
     folder = sweep_folder(tmp_path)
     assert all((folder / row["job"] / "tensorboard").is_dir() for row in rows)
+    # one job at a time: each keeps torch's default threads, recorded per job
+    assert {row["threads"] for row in rows} == {str(torch_default_threads())}
+    assert {row["device"] for row in rows} == {"cpu"}
     assert (folder / "summary.png").stat().st_size > 0
 
 
@@ -129,7 +134,7 @@ def test_a_failing_optuna_trial_is_marked_failed_and_the_search_goes_on(tmp_path
         assert trial.state.name == expected
 
 
-@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+@pytest.mark.parametrize("launcher", ["local_parallel", "submitit_local"])
 def test_launcher_plugin_runs_the_jobs_of_a_sweep(tmp_path, synthetic_mnist, launcher):
     result = run_cli(
         "train.py",
@@ -142,7 +147,10 @@ def test_launcher_plugin_runs_the_jobs_of_a_sweep(tmp_path, synthetic_mnist, lau
         root=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert [row["status"] for row in summary_rows(tmp_path)] == ["completed", "completed"]
+    rows = summary_rows(tmp_path)
+    assert [row["status"] for row in rows] == ["completed", "completed"]
+    if launcher == "local_parallel":  # one job per core by default: one thread each
+        assert [row["threads"] for row in rows] == ["1", "1"]
 
 
 @pytest.fixture
@@ -159,6 +167,8 @@ def test_ddp_sim_with_the_default_logger_and_callbacks_tests_like_a_single_proce
         "trainer=ddp_sim",
         *QUICK[1:],
         "trainer.max_epochs=2",
+        # the default logger, and a CSV beside it: its writer must survive ddp_spawn's new processes
+        "logger=[tensorboard,csv]",
         "+callbacks.record._target_=recording.RecordTrainingSamples",
         f"+callbacks.record.folder={samples}",
     ]
@@ -185,18 +195,21 @@ def test_ddp_sim_with_the_default_logger_and_callbacks_tests_like_a_single_proce
     events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
     events.Reload()
     assert {"test/confusion_matrix", "test/misclassified"} <= set(events.Tags()["images"])
+    assert_csv_keeps_fit_and_test_columns(run_dir, test_images=61)
 
 
-@pytest.mark.parametrize(
-    "strategy", ["ddp_spawn", "ddp"], ids=["ddp_sim", "plain-ddp-relaunching-the-script"]
-)
-def test_every_logger_works_under_ddp_and_the_csv_keeps_training_and_test_columns(
-    tmp_path, synthetic_mnist, strategy
-):
+def assert_csv_keeps_fit_and_test_columns(run_dir: Path, test_images: int) -> None:
+    with (run_dir / "csv" / "metrics.csv").open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert {"train/loss_epoch", "val/acc", "test/acc"} <= set(rows[0])
+    assert [float(row["test/images"]) for row in rows if row["test/images"]] == [test_images]
+
+
+def test_plain_ddp_relaunching_the_script_works_with_every_logger(tmp_path, synthetic_mnist):
     result = run_cli(
         "train.py",
         "trainer=ddp_sim",
-        f"trainer.strategy={strategy}",
+        "trainer.strategy=ddp",
         "logger=[tensorboard,csv]",
         *QUICK[1:],
         "trainer.max_epochs=2",
@@ -204,15 +217,20 @@ def test_every_logger_works_under_ddp_and_the_csv_keeps_training_and_test_column
         root=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    with next(tmp_path.glob("logs/train/runs/*/csv/metrics.csv")).open() as stream:
-        rows = list(csv.DictReader(stream))
-    columns = set(rows[0])
-    assert {"train/loss_epoch", "val/acc", "test/acc"} <= columns
-    assert [float(row["test/images"]) for row in rows if row["test/images"]] == [
-        synthetic_mnist.test_size
-    ]
+    (run_dir,) = (tmp_path / "logs" / "train" / "runs").iterdir()
+    assert_csv_keeps_fit_and_test_columns(run_dir, test_images=synthetic_mnist.test_size)
 
 
 def test_ddp_sim_works_inside_a_sweep(tmp_path, synthetic_mnist):
     quiet_sweep(tmp_path, synthetic_mnist, "trainer=ddp_sim", "model.hidden=8,16", tiny=TINY[1:])
     assert [row["status"] for row in summary_rows(tmp_path)] == ["completed", "completed"]
+
+
+def torch_default_threads() -> int:
+    probe = subprocess.run(
+        [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(probe.stdout)

@@ -296,4 +296,21 @@ def test_logger_csv_writes_the_metrics_of_fit_and_test(tmp_path, synthetic_mnist
     )
     with (tmp_path / "csv" / "metrics.csv").open() as stream:
         header = next(csv.reader(stream))
-    assert {"train/loss_step", "val/acc", "test/acc"} <= set(header)
+    assert {"train/loss_epoch", "val/acc", "test/acc"} <= set(header)
+
+
+def test_the_same_seed_and_thread_count_give_the_same_weights(tmp_path, synthetic_mnist):
+    run = [*QUICK, *synthetic_mnist.overrides(), "logger=none", "trainer.max_epochs=1", "threads=1"]
+    weights = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        trained = run_cli("train.py", *run, root=tmp_path / name)
+        assert trained.returncode == 0, trained.stderr[-2000:]
+        last = next((tmp_path / name).glob("logs/train/runs/*/checkpoints/last.ckpt"))
+        weights.append(torch.load(last, weights_only=True)["state_dict"])
+        recorded = json.loads(
+            next((tmp_path / name).glob("logs/train/runs/*/result.json")).read_text()
+        )
+        assert recorded["threads"] == 1
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])

@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.errors import ConfigError, SeqmnistError
 from seqmnist.results import COMPLETED, FAILED, RunResult, write_result
-from seqmnist.runtime import SIGTERM_WATCH
+from seqmnist.runtime import SIGTERM_WATCH, device_of
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,15 @@ def run_recorded(task: Task, cfg: DictConfig) -> dict[str, float] | None:
         )
         raise
     write_result(
-        output_dir, RunResult(COMPLETED, overrides, time.perf_counter() - started, metrics)
+        output_dir,
+        RunResult(
+            COMPLETED,
+            overrides,
+            time.perf_counter() - started,
+            metrics,
+            threads=torch.get_num_threads(),
+            device=device_of(str(cfg.get("trainer", {}).get("accelerator", "cpu"))),
+        ),
     )
     return metrics
 

@@ -63,6 +63,7 @@ RULES: tuple[Rule, ...] = (
     Rule("data.mean", _is_number, "a number"),
     Rule("optimizer.lr", lambda v: _is_number(v) and v > 0, "a positive number"),
     Rule("seed", lambda v: v is None or _is_int(v), "an integer or null"),
+    Rule("threads", lambda v: v is None or (_is_int(v) and v > 0), "a positive integer or null"),
     # a run that trains nothing would test untrained weights and print them as a result
     Rule(
         "trainer.max_epochs",

@@ -17,6 +17,9 @@ class RunResult:
     wall_time_s: float
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    # what the numbers depend on besides the config: torch's thread count and the device
+    threads: int | None = None
+    device: str | None = None
 
 
 def write_result(output_dir: Path, result: RunResult) -> None:

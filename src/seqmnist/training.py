@@ -4,6 +4,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch import LightningModule, Trainer, seed_everything
 from lightning.pytorch.callbacks import WeightAveraging
@@ -28,7 +29,7 @@ from seqmnist.config_checks import (
 from seqmnist.errors import ConfigError
 from seqmnist.instantiate import build_callbacks, build_loggers, build_module
 from seqmnist.report import print_config_tree, print_metrics, tested_on
-from seqmnist.runtime import SIGTERM_WATCH, keep_freed_memory_in_process
+from seqmnist.runtime import SIGTERM_WATCH, keep_freed_memory_in_process, split_threads
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ HPARAMS_METRICS = ("val/acc_best", "test/acc", "test/loss", "model/params")
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then test the best checkpoint on the full official test set; return every final metric."""
     validate(cfg)
+    split_threads(cfg.get("threads"), _parallel_jobs_setting())
     ensure_accelerator_available(cfg.trainer)
     ensure_model_fits_in_memory(cfg.model)
     print_config_tree(cfg, Path(cfg.paths.output_dir) / "config_tree.txt")
@@ -126,3 +128,10 @@ def _fill_hparams_tab(
 
 def _as_floats(metrics: dict[str, Any]) -> dict[str, float]:
     return {name: float(value) for name, value in metrics.items()}
+
+
+def _parallel_jobs_setting() -> int | None:
+    """The Hydra launcher's `n_jobs` (joblib, local_parallel), or None for one job at a time."""
+    if not HydraConfig.initialized():
+        return None
+    return HydraConfig.get().launcher.get("n_jobs")

@@ -21,6 +21,8 @@ COLUMNS = (
     "test/acc",
     "params",
     "wall_time_s",
+    "threads",
+    "device",
     "error",
 )
 
@@ -75,6 +77,8 @@ def summary_row(job: str, result: RunResult) -> dict[str, str]:
         "test/acc": metric("test/acc", 4),
         "params": metric("model/params", 0),
         "wall_time_s": f"{result.wall_time_s:.1f}",
+        "threads": "" if result.threads is None else str(result.threads),
+        "device": result.device or "",
         "error": result.error or "",
     }
 
