@@ -3,6 +3,7 @@
 import hashlib
 from pathlib import Path
 
+import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 
@@ -24,3 +25,34 @@ class RecordTrainingSamples(Callback):
             for sample in range(sequence.shape[1]):
                 pixels = sequence[:, sample].detach().cpu().contiguous().numpy().tobytes()
                 record.write(f"{trainer.current_epoch} {hashlib.sha1(pixels).hexdigest()}\n")
+
+
+class RecordRandomState(Callback):
+    """Gives every rank its own random stream, then writes `<event> <hash of torch's CPU state>`
+    lines to `<folder>/rank<r>.txt`: `saved` whenever a checkpoint is made, `resumed` at the first
+    training batch after a restore, so a test can check each rank continued its own stream."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+        self.restored = False
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.restored = trainer.global_step > 0
+        if not self.restored:
+            torch.rand(trainer.global_rank + 1)  # rank r draws r + 1 numbers: the streams differ
+
+    def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint) -> None:
+        self._write(trainer, "saved")
+
+    def on_train_batch_start(
+        self, trainer: Trainer, pl_module: LightningModule, *_: object
+    ) -> None:
+        if self.restored:
+            self._write(trainer, "resumed")
+            self.restored = False
+
+    def _write(self, trainer: Trainer, event: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        state = hashlib.sha1(torch.get_rng_state().numpy().tobytes()).hexdigest()
+        with (self.folder / f"rank{trainer.global_rank}.txt").open("a") as record:
+            record.write(f"{event} {state}\n")

@@ -137,3 +137,37 @@ def test_resuming_with_a_longer_run_than_the_schedule_was_built_for_is_a_clear_e
     assert longer.returncode == 2
     assert "schedule was planned for 7 optimizer steps, but this run would take 21" in longer.stderr
     assert "Traceback" not in longer.stderr
+
+
+def test_under_ddp_every_rank_resumes_its_own_random_stream(tmp_path, synthetic_mnist):
+    # only rank 0 writes checkpoints: the other ranks' generator states must travel in its file
+    records = tmp_path / "random_states"
+    run = [
+        "trainer=ddp_sim",
+        *QUICK[1:],
+        *synthetic_mnist.overrides(),
+        "scheduler=none",
+        "logger=none",
+        "+callbacks.record._target_=recording.RecordRandomState",
+        f"+callbacks.record.folder={records}",
+    ]
+    first = run_cli("train.py", *run, "trainer.max_epochs=1", root=tmp_path, test_callbacks=True)
+    assert first.returncode == 0, first.stderr[-3000:]
+    (last,) = tmp_path.glob("logs/train/runs/*/checkpoints/last.ckpt")
+    resumed = run_cli(
+        "train.py",
+        *run,
+        "trainer.max_epochs=2",
+        f"ckpt_path={last}",
+        root=tmp_path,
+        test_callbacks=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    saved, continued = {}, {}
+    for rank in (0, 1):
+        lines = [line.split() for line in (records / f"rank{rank}.txt").read_text().splitlines()]
+        resumed_at = [event for event, _ in lines].index("resumed")
+        saved[rank] = lines[resumed_at - 1][1]  # the first run's last save: last.ckpt
+        continued[rank] = lines[resumed_at][1]
+    assert saved[0] != saved[1]
+    assert continued == saved

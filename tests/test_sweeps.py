@@ -179,7 +179,16 @@ def test_ddp_sim_with_the_default_logger_and_callbacks_tests_like_a_single_proce
     # counted out of 61 images, not 62: no image was repeated to even out the two ranks
     assert result_metrics(run_dir)["test/images"] == 61
     assert ddp_accuracy * 61 == pytest.approx(round(ddp_accuracy * 61), abs=1e-4)
-    # in every epoch the two ranks train on disjoint halves of the 200 training images
+    assert_two_ranks_train_on_disjoint_halves(samples, training_images=200)
+    # the test-set figures, whose confusion matrix is summed over both ranks' shards
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    assert {"test/confusion_matrix", "test/misclassified"} <= set(events.Tags()["images"])
+    assert_csv_keeps_fit_and_test_columns(run_dir, test_images=61)
+
+
+def assert_two_ranks_train_on_disjoint_halves(samples: Path, training_images: int) -> None:
+    """In each of the two epochs, rank 0 and rank 1 trained on disjoint halves of the images."""
     for epoch in ("0", "1"):
         shards = [
             [
@@ -189,13 +198,8 @@ def test_ddp_sim_with_the_default_logger_and_callbacks_tests_like_a_single_proce
             ]
             for rank in (0, 1)
         ]
-        assert [len(shard) for shard in shards] == [100, 100]
-        assert len(set(shards[0]) | set(shards[1])) == 200
-    # the test-set figures, whose confusion matrix is summed over both ranks' shards
-    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
-    events.Reload()
-    assert {"test/confusion_matrix", "test/misclassified"} <= set(events.Tags()["images"])
-    assert_csv_keeps_fit_and_test_columns(run_dir, test_images=61)
+        assert [len(shard) for shard in shards] == [training_images // 2] * 2
+        assert len(set(shards[0]) | set(shards[1])) == training_images
 
 
 def assert_csv_keeps_fit_and_test_columns(run_dir: Path, test_images: int) -> None:
@@ -205,20 +209,32 @@ def assert_csv_keeps_fit_and_test_columns(run_dir: Path, test_images: int) -> No
     assert [float(row["test/images"]) for row in rows if row["test/images"]] == [test_images]
 
 
-def test_plain_ddp_relaunching_the_script_works_with_every_logger(tmp_path, synthetic_mnist):
+def test_plain_ddp_relaunching_the_script_works_with_every_logger_and_no_seed(
+    tmp_path, synthetic_mnist
+):
+    # seed=null: each relaunched process draws its own numbers, yet the ranks must share one
+    # epoch order (rank 0's), or their shards would overlap
+    samples = tmp_path / "samples"
     result = run_cli(
         "train.py",
         "trainer=ddp_sim",
         "trainer.strategy=ddp",
         "logger=[tensorboard,csv]",
+        "seed=null",
         *QUICK[1:],
         "trainer.max_epochs=2",
         *synthetic_mnist.overrides(),
+        "+callbacks.record._target_=recording.RecordTrainingSamples",
+        f"+callbacks.record.folder={samples}",
         root=tmp_path,
+        test_callbacks=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = (tmp_path / "logs" / "train" / "runs").iterdir()
     assert_csv_keeps_fit_and_test_columns(run_dir, test_images=synthetic_mnist.test_size)
+    assert_two_ranks_train_on_disjoint_halves(
+        samples, training_images=synthetic_mnist.train_size - 40
+    )
 
 
 def test_ddp_sim_works_inside_a_sweep(tmp_path, synthetic_mnist):

@@ -1,9 +1,26 @@
-"""bfloat16 on a CPU works only where oneDNN has bf16 recurrent kernels; say so before training."""
+"""Precisions that cannot run a recurrent network correctly on this device: said before training."""
 
 import torch
 from torch import nn
 
 from seqmnist.errors import ConfigError
+
+
+def ensure_precision_suits_rnn(net: nn.Module, precision: str, device_type: str) -> None:
+    """Refuse `precision` where it would crash or silently train the recurrent layers wrongly."""
+    if device_type == "cpu" and precision.startswith("bf16"):
+        ensure_cpu_runs_bf16(net, precision)
+    recurrent = [type(m).__name__ for m in net.modules() if isinstance(m, nn.RNNBase)]
+    if device_type == "cuda" and precision == "bf16-mixed" and recurrent:
+        # torch's autocast wrapper for the cuDNN RNN kernel (_cudnn_rnn_cast_reflatten) casts the
+        # weights to float16 whatever the autocast dtype is: bf16-mixed would train the RNN in fp16
+        # without the loss scaling fp16 needs (pytorch/pytorch#42385)
+        raise ConfigError(
+            f"trainer.precision=bf16-mixed cannot train this model's {recurrent[0]} correctly on a "
+            f"GPU: autocast runs cuDNN's recurrent kernel in float16 whatever the autocast dtype, "
+            f"and bf16-mixed adds no loss scaling. Use trainer.precision=16-mixed (float16 with "
+            f"loss scaling) or 32-true."
+        )
 
 
 def ensure_cpu_runs_bf16(net: nn.Module, precision: str) -> None:

@@ -114,6 +114,10 @@ class MNISTDataModule(LightningDataModule):
         rank, world_size = (
             (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         )
+        if self.trainer:
+            # a seed drawn per process (seed=null under plain DDP or SLURM) differs between ranks,
+            # whose shards would then overlap: every rank takes rank 0's
+            self.hparams.shuffle_seed = self.trainer.strategy.broadcast(self.hparams.shuffle_seed)
         order = EpochOrder(len(self.data_train), self.hparams.shuffle_seed, rank, world_size)
         self._train_batches = ResumableBatches(
             self.data_train.images, self.data_train.labels, self.hparams.batch_size, order
@@ -176,7 +180,8 @@ class MNISTDataModule(LightningDataModule):
         self, batch: tuple[Tensor, Tensor] | Tensor, dataloader_idx: int
     ) -> tuple[Tensor, Tensor] | Tensor:
         if isinstance(batch, Tensor):
-            return batch  # the model summary's example_sequence(), already a sequence
+            # the model summary's example_sequence(), already a sequence
+            return self._in_precision(batch)
         images, labels = batch
         training = self.trainer is not None and self.trainer.training
         if training and self._train_batches is not None:
@@ -184,7 +189,17 @@ class MNISTDataModule(LightningDataModule):
             self._train_batches.mark_taken(last_of_epoch=last)
         if training and self.augment is not None:
             images = self.augment(images)
-        return self.sequence_view(images), labels
+        return self._in_precision(self.sequence_view(images)), labels
+
+    def _in_precision(self, sequence: Tensor) -> Tensor:
+        """The sequence in the dtype of a "-true" precision's weights (16-true, bf16-true, 64-true).
+
+        Lightning converts a batch's floats before the transfer hooks run, when this batch still
+        held uint8 images, so the float32 sequence made here would otherwise meet half weights.
+        """
+        if self.trainer is None:
+            return sequence
+        return self.trainer.precision_plugin.convert_input(sequence)
 
 
 def sequence_view_of(data_cfg: Mapping[str, Any], checkpoint: Mapping[str, Any]) -> SequenceView:

@@ -12,7 +12,7 @@ from torchmetrics import MaxMetric, MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from seqmnist.errors import ConfigError
-from seqmnist.precision import ensure_cpu_runs_bf16
+from seqmnist.precision import ensure_precision_suits_rnn
 from seqmnist.runtime import release_process_group_at_exit
 
 OptimizerFactory = Callable[..., Optimizer]
@@ -64,9 +64,9 @@ class SequenceClassifierModule(LightningModule):
     def setup(self, stage: str) -> None:
         # runs in every DDP worker process, which is where a process group exists
         release_process_group_at_exit()
-        precision = str(self.trainer.precision)
-        if precision.startswith("bf16") and self.trainer.strategy.root_device.type == "cpu":
-            ensure_cpu_runs_bf16(self.net, precision)
+        ensure_precision_suits_rnn(
+            self.net, str(self.trainer.precision), self.trainer.strategy.root_device.type
+        )
 
     def on_train_start(self) -> None:
         # the sanity check's validation must not count as the best epoch
