@@ -7,6 +7,7 @@ import torch
 from conftest import CONFIG_DIR
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.pytorch import Callback, LightningDataModule, Trainer
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig
@@ -216,3 +217,42 @@ def test_sequential_mnist_experiments_read_one_pixel_per_step(tmp_path, experime
     assert (built["net"].rnn.input_size, built["net"].rnn.num_layers) == (1, 1)
     assert built["optimizer"].defaults["lr"] == 0.001
     assert (built["trainer"].max_epochs, built["trainer"].gradient_clip_val) == (50, 1.0)
+
+
+@pytest.mark.parametrize(("devices", "nodes"), [(1, 1), (4, 2)])
+def test_the_slurm_cluster_config_sizes_the_allocation_as_lightning_checks_it(
+    monkeypatch, devices, nodes
+):
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[
+                "cluster=slurm_ddp",
+                f"trainer.devices={devices}",
+                f"trainer.num_nodes={nodes}",
+            ],
+            return_hydra_config=True,
+        )
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert cfg.trainer.strategy == "ddp"
+    # the variables SLURM sets for such an allocation, read by Lightning's own validation
+    monkeypatch.setenv("SLURM_JOB_NAME", "train")
+    monkeypatch.setenv("SLURM_NTASKS_PER_NODE", str(launcher.tasks_per_node))
+    monkeypatch.setenv("SLURM_NNODES", str(launcher.nodes))
+    SLURMEnvironment().validate_settings(num_devices=cfg.trainer.devices, num_nodes=nodes)
+    assert launcher.gpus_per_node == devices
+
+
+def test_submitit_defaults_would_fail_lightnings_slurm_check_for_several_gpus(monkeypatch):
+    # why cluster=slurm_ddp exists: hydra/launcher=submitit_slurm alone starts 1 task per node
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=["hydra/launcher=submitit_slurm", "trainer=ddp", "trainer.devices=4"],
+            return_hydra_config=True,
+        )
+    monkeypatch.setenv("SLURM_JOB_NAME", "train")
+    monkeypatch.setenv("SLURM_NTASKS_PER_NODE", str(cfg.hydra.launcher.tasks_per_node))
+    with pytest.raises(ValueError, match="--ntasks-per-node=1"):
+        SLURMEnvironment().validate_settings(num_devices=4, num_nodes=1)

@@ -15,7 +15,7 @@ from seqmnist.checkpoints import (
 from seqmnist.config_checks import ensure_accelerator_available
 from seqmnist.instantiate import build_loggers, build_module
 from seqmnist.report import print_metrics, tested_on
-from seqmnist.runtime import SIGTERM_WATCH, keep_freed_memory_in_process
+from seqmnist.runtime import SIGTERM_WATCH, configure_process
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
@@ -25,7 +25,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     another machine still finds the dataset there.
     """
     ensure_accelerator_available(cfg.trainer)
-    keep_freed_memory_in_process()
+    configure_process(cfg.float32_precision)
     checkpoint_path = resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir) / TRAINING_TASK)
     run_cfg = run_config_of(read_checkpoint(checkpoint_path))
     run_cfg.data.data_dir = cfg.paths.data_dir

@@ -9,10 +9,14 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from types import FrameType
 
 import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
+from lightning.pytorch.utilities.warnings import PossibleUserWarning
+
+from seqmnist.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,45 @@ def keep_freed_memory_in_process() -> None:
         libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
     except (OSError, AttributeError):  # musl or another libc without mallopt: keep its defaults
         log.debug("mallopt is unavailable; keeping the C allocator's defaults")
+
+
+FLOAT32_PRECISIONS = ("highest", "high", "medium")
+
+
+def configure_process(float32_precision: str) -> None:
+    """The process-level settings every command that runs the network makes first."""
+    set_float32_precision(float32_precision)
+    silence_dataloader_worker_hint()
+    keep_freed_memory_in_process()
+
+
+def set_float32_precision(precision: str) -> None:
+    """How float32 matrix products and cuDNN's LSTM run, chosen by the run, not by the GPU model.
+
+    On Ampere and newer GPUs `high` and `medium` allow TF32 (10-bit mantissa products, several
+    times faster, ~1e-3 relative error per product); `highest` keeps IEEE float32. PyTorch's own
+    defaults differ between matrix products (float32) and cuDNN (TF32 allowed), so both are set.
+    CPUs compute float32 either way.
+    """
+    if precision not in FLOAT32_PRECISIONS:
+        raise ConfigError(
+            f"float32_precision={precision!r} is not a precision. Use highest (IEEE float32), high "
+            f"or medium (TF32 on Ampere and newer GPUs)."
+        )
+    torch.set_float32_matmul_precision(precision)
+    torch.backends.cudnn.allow_tf32 = precision != "highest"
+
+
+def silence_dataloader_worker_hint() -> None:
+    """Lightning suggests worker processes for the validation and test loaders; they must stay 0.
+
+    The images are already tensors in the memory of the training device (the GPU's, under
+    trainer=gpu), and batches are slices of them: a worker would have to copy every batch out of
+    that memory into another process and back, which is slower, and impossible for CUDA tensors.
+    """
+    warnings.filterwarnings(
+        "ignore", message=r"The '\w+' does not have many workers", category=PossibleUserWarning
+    )
 
 
 @functools.cache  # register once per process

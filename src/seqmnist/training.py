@@ -29,7 +29,11 @@ from seqmnist.config_checks import (
 from seqmnist.errors import ConfigError
 from seqmnist.instantiate import build_callbacks, build_loggers, build_module
 from seqmnist.report import print_config_tree, print_metrics, tested_on
-from seqmnist.runtime import SIGTERM_WATCH, keep_freed_memory_in_process, split_threads
+from seqmnist.runtime import (
+    SIGTERM_WATCH,
+    configure_process,
+    split_threads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +44,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then test the best checkpoint on the full official test set; return every final metric."""
     validate(cfg)
     split_threads(cfg.get("threads"), _parallel_jobs_setting())
+    configure_process(cfg.float32_precision)
     ensure_accelerator_available(cfg.trainer)
     ensure_model_fits_in_memory(cfg.model)
     print_config_tree(cfg, Path(cfg.paths.output_dir) / "config_tree.txt")
-    keep_freed_memory_in_process()
     if cfg.get("seed") is not None:
         seed_everything(cfg.seed, workers=True)
     run_config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]

@@ -38,11 +38,13 @@ class RandomAffine:
 
         angle = symmetric(math.radians(self.degrees))
         zoom = 1 + symmetric(self.scale)
-        # affine_grid maps output to input coordinates in [-1, 1]: one pixel is 2 / size
-        shift = symmetric(self.translate, 2) * torch.tensor([2 / width, 2 / height], device=device)
+        # affine_grid maps output to input coordinates in [-1, 1]: one pixel is 2 / size (scalars,
+        # so no small tensor is copied to the device every batch)
+        shift = symmetric(self.translate, 2)
+        shift_x, shift_y = shift[:, 0] * (2 / width), shift[:, 1] * (2 / height)
         cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
         theta = torch.stack(
-            [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+            [torch.stack([cos, -sin, shift_x], 1), torch.stack([sin, cos, shift_y], 1)], 1
         )
         grid = F.affine_grid(theta, [batch, 1, height, width], align_corners=False)
         pixels = images.unsqueeze(1).to(torch.float32)

@@ -43,6 +43,7 @@ class SequenceView:
         self.mean = mean
         self.std = std
         self.permutation = pixel_permutation(permutation_seed) if mode == "permuted" else None
+        self._permutation_on_device: Tensor | None = None
 
     def __call__(self, images: Tensor) -> Tensor:
         if images.dim() != 3:
@@ -56,8 +57,15 @@ class SequenceView:
             return pixels.permute(2, 0, 1).contiguous()
         flat = pixels.flatten(1)
         if self.permutation is not None:
-            flat = flat[:, self.permutation.to(flat.device)]
+            flat = flat[:, self._permutation_on(flat.device)]
         return flat.t().unsqueeze(-1).contiguous()
+
+    def _permutation_on(self, device: torch.device) -> Tensor:
+        """The pixel order on the batches' device, copied there once rather than every batch."""
+        cached = self._permutation_on_device
+        if cached is None or cached.device != device:
+            self._permutation_on_device = cached = self.permutation.to(device)
+        return cached
 
     def images_of(self, sequence: Tensor) -> Tensor:
         """The normalised `(batch, 28, 28)` images a sequence was read from (for figures)."""
@@ -74,6 +82,7 @@ class SequenceView:
         """Read pixels in the order a checkpoint stored, not the one this torch draws from the seed."""
         if self.permutation is not None and stored is not None:
             self.permutation = stored
+            self._permutation_on_device = None
 
     @property
     def step_name(self) -> str:
