@@ -144,6 +144,7 @@ def test_under_ddp_every_rank_resumes_its_own_random_stream(tmp_path, synthetic_
     records = tmp_path / "random_states"
     run = [
         "trainer=ddp_sim",
+        "trainer.strategy=ddp",  # as on GPUs: one process per rank for fit and test alike
         *QUICK[1:],
         *synthetic_mnist.overrides(),
         "scheduler=none",

@@ -230,6 +230,7 @@ def test_plain_ddp_relaunching_the_script_works_with_every_logger_and_no_seed(
         test_callbacks=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("optimized_metric") == 1  # the config tree, from rank 0 only
     (run_dir,) = (tmp_path / "logs" / "train" / "runs").iterdir()
     assert_csv_keeps_fit_and_test_columns(run_dir, test_images=synthetic_mnist.test_size)
     assert_two_ranks_train_on_disjoint_halves(

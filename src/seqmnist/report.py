@@ -4,6 +4,7 @@ import logging
 from pathlib import Path
 
 from lightning.pytorch import Trainer
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.syntax import Syntax
@@ -50,6 +51,7 @@ def tested_on(trainer: Trainer, dataset: str) -> str:
     return f"test = {tested:,} images of the official {name} test set, cut by {cut_by}"
 
 
+@rank_zero_only  # plain DDP and SLURM start this script once per rank: print and save it once
 def print_config_tree(cfg: DictConfig, save_to: Path) -> None:
     """Show the composed config as a tree at start, and keep the same text in the run folder."""
     tree = Tree("config", guide_style="dim")

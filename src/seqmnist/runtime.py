@@ -37,10 +37,17 @@ def keep_freed_memory_in_process() -> None:
         return
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 256 << 20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+        # mallopt returns 1 when it took the setting, 0 when it refused it
+        accepted = libc.mallopt(_M_MMAP_THRESHOLD, 256 << 20) and libc.mallopt(
+            _M_TRIM_THRESHOLD, 1 << 30
+        )
     except (OSError, AttributeError):  # musl or another libc without mallopt: keep its defaults
         log.debug("mallopt is unavailable; keeping the C allocator's defaults")
+        return
+    if not accepted:
+        log.warning(
+            "The C allocator refused the mmap/trim thresholds: CPU training may be ~25%% slower"
+        )
 
 
 FLOAT32_PRECISIONS = ("highest", "high", "medium")
