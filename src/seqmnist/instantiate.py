@@ -1,6 +1,7 @@
 """Turn composed config groups into objects: the only place that knows the config's shape."""
 
 import logging
+from typing import Any
 
 from hydra.utils import instantiate
 from lightning.pytorch import Callback
@@ -15,12 +16,17 @@ log = logging.getLogger(__name__)
 
 def build_module(cfg: DictConfig) -> SequenceClassifierModule:
     """LightningModule(net, optimizer, scheduler) from the `model`, `optimizer`, `scheduler` groups."""
-    return SequenceClassifierModule(
-        net=instantiate(cfg.model),
-        optimizer=instantiate(cfg.optimizer),
-        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
-        num_classes=cfg.model.num_classes,
-    )
+    return SequenceClassifierModule(**module_arguments(cfg))
+
+
+def module_arguments(cfg: DictConfig) -> dict[str, Any]:
+    """The LightningModule's constructor arguments a run config describes."""
+    return {
+        "net": instantiate(cfg.model),
+        "optimizer": instantiate(cfg.optimizer),
+        "scheduler": instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+        "num_classes": cfg.model.num_classes,
+    }
 
 
 def build_callbacks(cfg: DictConfig | None, with_logger: bool = True) -> list[Callback]:

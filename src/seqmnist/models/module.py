@@ -1,6 +1,7 @@
 """The LightningModule: knows only "logits from a sequence", not where the data came from."""
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -57,6 +58,23 @@ class SequenceClassifierModule(LightningModule):
         self.test_images = SumMetric()
         self._schedule_steps: int | None = None
         self._resumed_schedule_steps: int | None = None
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]
+        cls, checkpoint_path: str | Path, map_location: Any = None, **kwargs: Any
+    ) -> "SequenceClassifierModule":
+        """`SequenceClassifierModule.load_from_checkpoint(path)` rebuilds the module of a train.py
+        checkpoint in one line: the network, optimizer and schedule, which Lightning cannot store
+        as hyperparameters, are rebuilt from the run config stored beside the weights."""
+        # imported here: both modules import this one
+        from seqmnist.checkpoints import read_checkpoint, run_config_of
+        from seqmnist.instantiate import module_arguments
+
+        run_cfg = run_config_of(read_checkpoint(Path(checkpoint_path)))
+        arguments = {**module_arguments(run_cfg), **kwargs}
+        return super().load_from_checkpoint(
+            checkpoint_path, map_location=map_location, weights_only=True, **arguments
+        )
 
     def forward(self, sequence: Tensor) -> Tensor:
         return self.net(sequence)
