@@ -333,3 +333,32 @@ def test_the_same_seed_and_thread_count_give_the_same_weights(tmp_path, syntheti
         assert recorded["threads"] == 1
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
+
+
+@pytest.mark.parametrize("option", ["fdr", "limit", "profiler"])
+def test_every_debug_option_runs(tmp_path, synthetic_mnist, option):
+    overrides = [*QUICK, *synthetic_mnist.overrides(), f"debug={option}", "logger=none"]
+    if option != "fdr":
+        overrides += ["trainer.max_epochs=1", "++trainer.limit_train_batches=2"]
+    metrics = train(compose_train(tmp_path, *overrides))
+    assert 0.0 <= metrics["test/acc"] <= 1.0
+
+
+def test_debug_overfit_trains_on_the_same_batches_every_epoch(tmp_path, synthetic_mnist):
+    samples = tmp_path / "samples"
+    overrides = [
+        *QUICK,
+        *synthetic_mnist.overrides(),
+        "debug=overfit",
+        "trainer.max_epochs=3",
+        "logger=none",
+        "+callbacks.record._target_=recording.RecordTrainingSamples",
+        f"+callbacks.record.folder={samples}",
+    ]
+    train(compose_train(tmp_path, *overrides))
+    per_epoch: dict[str, list[str]] = {}
+    for line in (samples / "rank0.txt").read_text().splitlines():
+        epoch, fingerprint = line.split()
+        per_epoch.setdefault(epoch, []).append(fingerprint)
+    assert len(per_epoch["0"]) == 3 * 32  # three batches of data.batch_size=32
+    assert per_epoch["1"] == per_epoch["0"] and per_epoch["2"] == per_epoch["0"]

@@ -118,7 +118,11 @@ class MNISTDataModule(LightningDataModule):
             # a seed drawn per process (seed=null under plain DDP or SLURM) differs between ranks,
             # whose shards would then overlap: every rank takes rank 0's
             self.hparams.shuffle_seed = self.trainer.strategy.broadcast(self.hparams.shuffle_seed)
-        order = EpochOrder(len(self.data_train), self.hparams.shuffle_seed, rank, world_size)
+        # trainer.overfit_batches: the same first batches every epoch, as Lightning means it
+        overfitting = bool(self.trainer and self.trainer.overfit_batches)
+        order = EpochOrder(
+            len(self.data_train), self.hparams.shuffle_seed, rank, world_size, not overfitting
+        )
         self._train_batches = ResumableBatches(
             self.data_train.images, self.data_train.labels, self.hparams.batch_size, order
         )

@@ -25,13 +25,17 @@ class EpochOrder:
     different samples. Lightning calls `set_epoch` at the start of every epoch.
     """
 
-    def __init__(self, size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(
+        self, size: int, seed: int, rank: int = 0, world_size: int = 1, reshuffle: bool = True
+    ) -> None:
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is outside a world of {world_size} processes")
         self.size = size
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
+        # False: every epoch repeats epoch 0's order (overfitting the same few batches)
+        self.reshuffle = reshuffle
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -41,7 +45,7 @@ class EpochOrder:
         return self.size // self.world_size
 
     def indices(self, epoch: int) -> Tensor:
-        generator = torch.Generator().manual_seed(self.seed + epoch)
+        generator = torch.Generator().manual_seed(self.seed + (epoch if self.reshuffle else 0))
         permutation = torch.randperm(self.size, generator=generator)
         return permutation[: len(self) * self.world_size][self.rank :: self.world_size]
 
