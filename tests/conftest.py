@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from torchvision.datasets import MNIST
+from torchvision.datasets.utils import calculate_md5
 
-from seqmnist.data.checksums import md5_of
 from seqmnist.data.idx import write_idx
 from seqmnist.data.sources import raw_folder
 
@@ -57,7 +57,7 @@ def write_synthetic_mnist(
         images, labels = make_digit_like_arrays(count, seed)
         write_idx(images, raw_dir / f"{prefix}-images-idx3-ubyte")
         write_idx(labels, raw_dir / f"{prefix}-labels-idx1-ubyte")
-    checksums = {path.name: md5_of(path) for path in sorted(raw_dir.iterdir())}
+    checksums = {path.name: file_md5(path) for path in sorted(raw_dir.iterdir())}
     return SyntheticMNIST(root, checksums, train_size, test_size)
 
 
@@ -95,3 +95,7 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def file_md5(path: Path) -> str:
+    return calculate_md5(str(path))

