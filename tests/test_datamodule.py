@@ -76,3 +76,12 @@ def test_val_size_larger_than_the_training_file_is_a_config_error(synthetic_mnis
         ConfigError, match=r"data.val_size=500 does not fit the 240 training images"
     ):
         make_datamodule(synthetic_mnist, val_size=500)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "first", "last"),
+    [("mnist", "0 - zero", "9 - nine"), ("fashion_mnist", "T-shirt/top", "Ankle boot")],
+)
+def test_class_names_label_the_ten_classes_for_the_confusion_matrix(dataset, first, last):
+    names = MNISTDataModule(data_dir="unused", dataset=dataset).class_names
+    assert (len(names), names[0], names[-1]) == (10, first, last)

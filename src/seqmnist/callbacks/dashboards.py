@@ -38,6 +38,7 @@ class TestSetFigures(Callback):
         self.view: SequenceView = getattr(
             trainer.datamodule, "sequence_view", SequenceView("rows", 0.0, 1.0)
         )
+        self.class_names: list[str] | None = getattr(trainer.datamodule, "class_names", None)
 
     def on_test_batch_end(
         self,
@@ -68,7 +69,7 @@ class TestSetFigures(Callback):
         if not writers or trainer.global_rank != 0:
             return
         figures = {
-            "test/confusion_matrix": self.confusion.plot(val=matrix)[0],
+            "test/confusion_matrix": self.confusion.plot(val=matrix, labels=self.class_names)[0],
             "test/misclassified": self._misclassified_grid(),
         }
         if self.first_batch is not None and getattr(pl_module.net, "reads_step_by_step", False):

@@ -76,6 +76,12 @@ class MNISTDataModule(LightningDataModule):
         self.data_val: InMemoryImages | None = None
         self.data_test: InMemoryImages | None = None
 
+    @property
+    def class_names(self) -> list[str]:
+        """The dataset's class names, as torchvision lists them (for figure axes)."""
+        reader, _ = DATASETS[self.hparams.dataset]
+        return list(reader.classes)
+
     def prepare_data(self) -> None:
         wheel = self.hparams.offline_wheel
         reader, default_checksums = DATASETS[self.hparams.dataset]
