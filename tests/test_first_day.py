@@ -1,6 +1,7 @@
 """A new user's first day: missing arguments, reused folders, signals at awkward moments, shared
 read-only data and paths with spaces get a clear answer, never a traceback or a false result."""
 
+import importlib.util
 import json
 import os
 import signal
@@ -10,9 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, write_synthetic_mnist
+from conftest import make_digit_like_arrays, run_cli, write_synthetic_mnist
 from PIL import Image
 from test_training import QUICK
+
+from seqmnist.cli import check_command_line
 
 TINY_RUN = [*QUICK, "logger=none", "trainer.max_epochs=1"]
 
@@ -54,7 +57,7 @@ def test_eval_and_predict_take_latest_as_train_does(tmp_path, synthetic_mnist):
     assert str(last) in evaluated.stdout
 
     digit = tmp_path / "digit.png"
-    Image.new("L", (28, 28), 255).save(digit)
+    Image.fromarray(make_digit_like_arrays(1, seed=0)[0][0]).save(digit)
     predicted = run_cli("predict.py", "ckpt_path=latest", f"images=[{digit}]", root=tmp_path)
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert "digit.png" in predicted.stdout
@@ -204,3 +207,27 @@ def test_the_quoting_the_error_suggests_trains_from_a_folder_with_a_space(tmp_pa
         "train.py", *TINY_RUN, *overrides, f'paths.data_dir="{data.root}"', root=tmp_path
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("option", "extra"),
+    [
+        ("hparams_search=optuna", "optuna"),
+        ("hydra/launcher=local_parallel", "joblib"),
+        ("cluster=slurm_ddp", "slurm"),
+    ],
+)
+def test_an_option_whose_plugin_extra_is_missing_names_the_pip_command(
+    monkeypatch, capsys, option, extra
+):
+    # what a `pip install -e .` without extras sees: no hydra_plugins at all
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit) as stopped:
+        check_command_line(["-m", option, "model.hidden=64,128"])
+    assert stopped.value.code == 2
+    assert f"pip install -e '.[{extra}]'" in capsys.readouterr().err
+
+
+def test_options_whose_plugin_is_installed_pass(capsys):
+    check_command_line(["-m", "hparams_search=optuna", "hydra/launcher=local_parallel"])
+    assert capsys.readouterr().err == ""

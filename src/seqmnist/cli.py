@@ -1,5 +1,6 @@
 """Shared by the entry points: record every run's outcome; user errors become one paragraph."""
 
+import importlib.util
 import logging
 import signal
 import sys
@@ -113,11 +114,29 @@ def _report_failure(error: BaseException, in_sweep: bool) -> None:
     raise error
 
 
+# options whose Hydra plugin is an optional extra of this package: option -> (plugin module, extra)
+PLUGIN_OPTIONS = {
+    "hparams_search=optuna": ("hydra_plugins.hydra_optuna_sweeper", "optuna"),
+    "hydra/launcher=joblib": ("hydra_plugins.hydra_joblib_launcher", "joblib"),
+    "hydra/launcher=local_parallel": ("hydra_plugins.hydra_joblib_launcher", "joblib"),
+    "hydra/launcher=submitit_local": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
+    "hydra/launcher=submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
+    "cluster=slurm_ddp": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
+}
+
+
 def check_command_line(arguments: list[str]) -> None:
-    """Catch a value with a space before Hydra's parser does: it reports a lexer error
-    (LexerNoViableAltException) that does not say the value needs quotes inside the argument."""
+    """Catch what Hydra would report badly: a value with a space (its lexer error does not say the
+    value needs quotes inside the argument) and an option whose plugin extra is not installed (it
+    says the config cannot be found, not what to install)."""
     previous = ""
     for argument in arguments:
+        if argument in PLUGIN_OPTIONS and not _installed(PLUGIN_OPTIONS[argument][0]):
+            extra = PLUGIN_OPTIONS[argument][1]
+            _refuse_command_line(
+                f"{argument} needs a Hydra plugin that is an optional extra of seqmnist: install "
+                f"it with pip install -e '.[{extra}]' (or '.[all]' for every sweeper and launcher)"
+            )
         key, has_value, value = argument.partition("=")
         if has_value and " " in value and value[:1] not in "'\"[{(":
             _refuse_command_line(
@@ -131,6 +150,13 @@ def check_command_line(arguments: list[str]) -> None:
                 f"a space, quote the whole value inside the argument: '{key}=\"{value} {argument}\"'"
             )
         previous = argument
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # no plugin at all: the hydra_plugins namespace does not exist
+        return False
 
 
 def _refuse_command_line(problem: str) -> None:
