@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from seqmnist.data import MNISTDataModule
+from seqmnist.data.batching import UnpaddedShard
 from seqmnist.errors import ConfigError
 
 
@@ -85,3 +86,12 @@ def test_val_size_larger_than_the_training_file_is_a_config_error(synthetic_mnis
 def test_class_names_label_the_ten_classes_for_the_confusion_matrix(dataset, first, last):
     names = MNISTDataModule(data_dir="unused", dataset=dataset).class_names
     assert (len(names), names[0], names[-1]) == (10, first, last)
+
+
+@pytest.mark.parametrize("size", [60, 61])
+def test_evaluation_shards_cover_every_image_once_without_padding(size):
+    shards = [list(UnpaddedShard(range(size), num_replicas=2, rank=rank)) for rank in (0, 1)]
+    assert sorted(shards[0] + shards[1]) == list(range(size))
+    assert [len(shard) for shard in shards] == [
+        len(UnpaddedShard(range(size), num_replicas=2, rank=rank)) for rank in (0, 1)
+    ]

@@ -1,7 +1,9 @@
 """Batches sliced from tensors in memory, so the training loop does no per-image Python work."""
 
+from collections.abc import Iterator
+
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, DistributedSampler
 
 
 class InMemoryImages(Dataset[tuple[Tensor, Tensor]]):
@@ -30,3 +32,21 @@ class InMemoryImages(Dataset[tuple[Tensor, Tensor]]):
 def keep_batch(batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
     """Collate for `InMemoryImages`: its `__getitems__` already returns a stacked batch."""
     return batch
+
+
+class UnpaddedShard(DistributedSampler):
+    """Rank r's share of an evaluation set: indices r, r + world_size, ..., none repeated.
+
+    torch's DistributedSampler pads the last shard with repeated indices so every rank gets the
+    same count; in a test set that counts some images twice. Shards here differ by at most one
+    image; that is safe for evaluation, where no gradient sync waits for the longest shard.
+    (Lightning has such a sampler, but in an internal module.)
+    """
+
+    def __init__(self, dataset: Dataset, num_replicas: int, rank: int) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False)
+        self.total_size = len(dataset)
+        self.num_samples = len(range(rank, self.total_size, num_replicas))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.rank, self.total_size, self.num_replicas))

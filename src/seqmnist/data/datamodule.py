@@ -6,13 +6,12 @@ from typing import Any
 
 import torch
 from lightning.pytorch import LightningDataModule
-from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch import Tensor
 from torch.utils.data import DataLoader
 from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
 from seqmnist.data.augmentation import RandomAffine
-from seqmnist.data.batching import InMemoryImages, keep_batch
+from seqmnist.data.batching import InMemoryImages, UnpaddedShard, keep_batch
 from seqmnist.data.checksums import MNIST_MD5, SIZE_CHECKED, Checksums
 from seqmnist.data.epochs import EpochOrder, ResumableBatches
 from seqmnist.data.sequence import SIDE, SequenceView
@@ -171,11 +170,8 @@ class MNISTDataModule(LightningDataModule):
             return DataLoader(
                 dataset, batch_size=self.hparams.eval_batch_size, collate_fn=keep_batch
             )
-        sampler = UnrepeatedDistributedSampler(
-            dataset,
-            num_replicas=self.trainer.world_size,
-            rank=self.trainer.global_rank,
-            shuffle=False,
+        sampler = UnpaddedShard(
+            dataset, num_replicas=self.trainer.world_size, rank=self.trainer.global_rank
         )
         return DataLoader(
             dataset, batch_size=self.hparams.eval_batch_size, sampler=sampler, collate_fn=keep_batch
