@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
+from lightning.pytorch.utilities import measure_flops
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from torchvision import transforms
@@ -27,7 +28,6 @@ from torchvision.datasets import MNIST
 
 from seqmnist.data import MNISTDataModule
 from seqmnist.models import RecurrentClassifier
-from seqmnist.models.flops import forward_flops
 from seqmnist.runtime import keep_freed_memory_in_process
 
 TRAIN_IMAGES = 55_000
@@ -87,7 +87,8 @@ def synthetic_batches(steps: int, batch_size: int, features: int) -> Callable[[]
 def training_flops_per_sample(net: nn.Module, steps: int, features: int) -> float:
     """Matrix-product FLOPs of one image's forward pass, as torch counts them (seqmnist registers
     the fused LSTM kernels' formulas), times 3: a backward pass costs about twice the forward."""
-    return 3.0 * forward_flops(net, torch.zeros(steps, 1, features))
+    sequence = torch.zeros(steps, 1, features)
+    return 3.0 * measure_flops(net, lambda: net(sequence))
 
 
 def matmul_peak_flops(size: int = 2048, repeats: int = 10) -> float:

@@ -3,19 +3,20 @@
 import pytest
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch.utilities import measure_flops
 from lightning.pytorch.utilities.model_summary import ModelSummary, get_human_readable_count
 from test_configs import compose_train
 
 from seqmnist.data import MNISTDataModule
 from seqmnist.instantiate import build_module
 from seqmnist.models import RecurrentClassifier, SequenceClassifierModule
-from seqmnist.models.flops import cudnn_rnn_flops, forward_flops
+from seqmnist.models.flops import cudnn_rnn_flops
 
 
 def counted_flops(net: torch.nn.Module, sequence: torch.Tensor, fused: bool) -> int:
     """FLOPs torch's counter sees for one forward pass, with oneDNN's fused LSTM on or off."""
     with torch.backends.mkldnn.flags(enabled=fused):
-        return forward_flops(net, sequence)
+        return measure_flops(net, lambda: net(sequence))
 
 
 @pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN")

@@ -12,8 +12,7 @@ from math import prod
 from typing import Any
 
 import torch
-from torch import Tensor, nn
-from torch.utils.flop_counter import FlopCounterMode, flop_registry, register_flop_formula
+from torch.utils.flop_counter import flop_registry, register_flop_formula
 
 Shape = Sequence[int]
 
@@ -39,14 +38,6 @@ def onednn_lstm_layer_flops(
 def cudnn_rnn_flops(input_shape: Shape, weights: Sequence[Shape], *args: Any, **kwargs: Any) -> int:
     """`aten._cudnn_rnn`: all layers and directions in one call, their weights in one list."""
     return recurrent_matmul_flops(input_shape, weights)
-
-
-def forward_flops(net: nn.Module, sequence: Tensor) -> int:
-    """FLOPs of one forward pass of `net` on `sequence`, counted by torch with these formulas."""
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        net(sequence)
-    return counter.get_total_flops()
 
 
 def _register_missing() -> None:
