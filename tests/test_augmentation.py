@@ -6,7 +6,7 @@ from lightning.pytorch import Callback, Trainer
 
 from seqmnist.data import MNISTDataModule
 from seqmnist.data.augmentation import RandomAffine
-from seqmnist.data.epochs import EpochOrder
+from seqmnist.data.epochs import epoch_order
 from seqmnist.errors import ConfigError
 from seqmnist.models import RecurrentClassifier, SequenceClassifierModule
 
@@ -147,7 +147,7 @@ def test_under_a_trainer_only_training_batches_are_augmented(synthetic_mnist):
     trainer.test(module, datamodule=datamodule)
     view = datamodule.sequence_view
 
-    first = EpochOrder(len(datamodule.data_train), seed=0).indices(0)[:16]
+    first = torch.tensor(list(epoch_order(len(datamodule.data_train), seed=0)))[:16]
     sequence, labels = recorder.seen["train"]
     assert torch.equal(labels, datamodule.data_train.labels[first])  # the same images ...
     unaugmented = view(datamodule.data_train.images[first])

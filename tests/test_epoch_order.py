@@ -4,12 +4,12 @@ shards across ranks, and an interrupted epoch continues in the same order after 
 import pytest
 import torch
 
-from seqmnist.data.epochs import EpochOrder, ResumableBatches
+from seqmnist.data.epochs import ResumableBatches, epoch_order
 
 
 def batches_of(size: int, seed: int = 0, batch_size: int = 4, rank: int = 0, world_size: int = 1):
     samples = torch.arange(size)
-    order = EpochOrder(size, seed=seed, rank=rank, world_size=world_size)
+    order = epoch_order(size, seed=seed, rank=rank, world_size=world_size)
     return ResumableBatches(samples, samples, batch_size, order)
 
 
@@ -99,5 +99,20 @@ def test_a_restart_with_another_batch_size_warns_and_restarts_the_epoch(caplog):
 
 
 def test_a_rank_outside_the_world_is_rejected():
-    with pytest.raises(ValueError, match="rank 2 is outside a world of 2 processes"):
-        EpochOrder(10, seed=0, rank=2, world_size=2)
+    with pytest.raises(ValueError, match="Invalid rank 2"):
+        epoch_order(10, seed=0, rank=2, world_size=2)
+
+
+@pytest.mark.parametrize(("size", "world_size"), [(37, 1), (41, 2), (55_000, 1), (55_000, 3)])
+def test_the_order_is_the_one_earlier_checkpoints_were_written_with(size, world_size):
+    # the order every run so far trained in (and resumes by): permutation of (seed + epoch),
+    # cut to a multiple of the world size, every world_size-th position from the rank
+    for rank in range(world_size):
+        for seed, number in ((42, 0), (42, 5), (7, 1)):
+            permutation = torch.randperm(
+                size, generator=torch.Generator().manual_seed(seed + number)
+            )
+            kept = permutation[: size // world_size * world_size]
+            expected = kept[rank::world_size].tolist()
+            batches = batches_of(size, seed=seed, batch_size=1000, rank=rank, world_size=world_size)
+            assert epoch(batches, number) == expected

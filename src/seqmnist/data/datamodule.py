@@ -13,7 +13,7 @@ from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 from seqmnist.data.augmentation import RandomAffine
 from seqmnist.data.batching import InMemoryImages, UnpaddedShard, keep_batch
 from seqmnist.data.checksums import MNIST_MD5, SIZE_CHECKED, Checksums
-from seqmnist.data.epochs import EpochOrder, ResumableBatches
+from seqmnist.data.epochs import ResumableBatches, epoch_order
 from seqmnist.data.sequence import SIDE, SequenceView
 from seqmnist.data.sources import prepare_mnist
 from seqmnist.errors import ConfigError
@@ -37,7 +37,7 @@ class MNISTDataModule(LightningDataModule):
     sequence (`SequenceView`: rows, columns, pixels or permuted pixels). With `augmentation`
     ({degrees, translate, scale}), training batches are first randomly rotated, scaled and shifted
     per image (`RandomAffine`); validation and test images never are.
-    Training batches follow `EpochOrder`, so `shuffle_seed` fixes the order of every epoch and a
+    Training batches follow `epoch_order` (torch's DistributedSampler), so `shuffle_seed` fixes the order of every epoch and a
     resumed run continues it. `shuffle_seed=None` draws one from torch's generator.
     """
 
@@ -123,13 +123,15 @@ class MNISTDataModule(LightningDataModule):
             # a seed drawn per process (seed=null under plain DDP or SLURM) differs between ranks,
             # whose shards would then overlap: every rank takes rank 0's
             self.hparams.shuffle_seed = self.trainer.strategy.broadcast(self.hparams.shuffle_seed)
+        order = epoch_order(len(self.data_train), self.hparams.shuffle_seed, rank, world_size)
         # trainer.overfit_batches: the same first batches every epoch, as Lightning means it
         overfitting = bool(self.trainer and self.trainer.overfit_batches)
-        order = EpochOrder(
-            len(self.data_train), self.hparams.shuffle_seed, rank, world_size, not overfitting
-        )
         self._train_batches = ResumableBatches(
-            self.data_train.images, self.data_train.labels, self.hparams.batch_size, order
+            self.data_train.images,
+            self.data_train.labels,
+            self.hparams.batch_size,
+            order,
+            reshuffle=not overfitting,
         )
         if self._train_position_to_resume is not None:
             self._train_batches.load_state_dict(self._train_position_to_resume)

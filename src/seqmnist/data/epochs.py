@@ -12,46 +12,28 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch.utils.data import DistributedSampler
 
 log = logging.getLogger(__name__)
 
 
-class EpochOrder:
-    """Which samples one rank trains on in each epoch, and in which order.
+def epoch_order(
+    size: int, seed: int, rank: int = 0, world_size: int = 1
+) -> DistributedSampler[int]:
+    """Which samples one rank trains on in each epoch, and in which order: torch's sampler.
 
     Every rank draws the same permutation from (seed, epoch), drops the `size % world_size`
     samples at its end and takes every `world_size`-th position of the rest: shards are disjoint
     and equally long, so all ranks run the same number of steps, and each epoch leaves out
     different samples. Lightning calls `set_epoch` at the start of every epoch.
     """
-
-    def __init__(
-        self, size: int, seed: int, rank: int = 0, world_size: int = 1, reshuffle: bool = True
-    ) -> None:
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank {rank} is outside a world of {world_size} processes")
-        self.size = size
-        self.seed = seed
-        self.rank = rank
-        self.world_size = world_size
-        # False: every epoch repeats epoch 0's order (overfitting the same few batches)
-        self.reshuffle = reshuffle
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.size // self.world_size
-
-    def indices(self, epoch: int) -> Tensor:
-        generator = torch.Generator().manual_seed(self.seed + (epoch if self.reshuffle else 0))
-        permutation = torch.randperm(self.size, generator=generator)
-        return permutation[: len(self) * self.world_size][self.rank :: self.world_size]
+    return DistributedSampler(
+        range(size), num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True
+    )
 
 
 class ResumableBatches:
-    """`(images, labels)` batches sliced from whole tensors in `EpochOrder`, one indexing per batch.
+    """`(images, labels)` batches sliced from whole tensors in `epoch_order`, one indexing per batch.
 
     Lightning treats this as the train dataloader: it finds `sampler.set_epoch`, applies
     `limit_train_batches`, and stores `state_dict()` in every checkpoint. The count of batches
@@ -59,15 +41,25 @@ class ResumableBatches:
     by this iterator, because Lightning fetches one batch ahead of the one it trains on.
     """
 
-    def __init__(self, images: Tensor, labels: Tensor, batch_size: int, order: EpochOrder) -> None:
-        if len(images) != len(labels) or len(images) != order.size:
+    def __init__(
+        self,
+        images: Tensor,
+        labels: Tensor,
+        batch_size: int,
+        order: DistributedSampler,
+        reshuffle: bool = True,
+    ) -> None:
+        if len(images) != len(labels) or len(images) != len(order.dataset):
             raise ValueError(
-                f"{len(images)} images, {len(labels)} labels and an order over {order.size} samples"
+                f"{len(images)} images, {len(labels)} labels and an order over "
+                f"{len(order.dataset)} samples"
             )
         self.images = images
         self.labels = labels
         self.batch_size = batch_size
         self.sampler = order
+        # False: every epoch repeats epoch 0's order (overfitting the same few batches)
+        self.reshuffle = reshuffle
         self._epoch_in_progress = 0
         self._batches_taken = 0
         self._epoch_finished = False
@@ -80,10 +72,16 @@ class ResumableBatches:
         epoch, skip = self.sampler.epoch, self._batches_to_skip
         self._epoch_in_progress, self._batches_taken, self._epoch_finished = epoch, skip, False
         self._batches_to_skip = 0
-        indices = self.sampler.indices(epoch).to(self.images.device)
+        indices = self._indices(epoch).to(self.images.device)
         for start in range(skip * self.batch_size, len(indices), self.batch_size):
             batch = indices[start : start + self.batch_size]
             yield self.images[batch], self.labels[batch]
+
+    def _indices(self, epoch: int) -> Tensor:
+        self.sampler.set_epoch(epoch if self.reshuffle else 0)
+        indices = torch.tensor(list(self.sampler), dtype=torch.long)
+        self.sampler.set_epoch(epoch)
+        return indices
 
     def mark_taken(self, last_of_epoch: bool) -> None:
         """Count one batch as trained on; `last_of_epoch` where the epoch ends with it."""
@@ -123,7 +121,7 @@ class ResumableBatches:
     def _order_settings(self) -> dict[str, int]:
         return {
             "seed": self.sampler.seed,
-            "samples": self.sampler.size,
+            "samples": len(self.sampler.dataset),
             "batch_size": self.batch_size,
-            "world_size": self.sampler.world_size,
+            "world_size": self.sampler.num_replicas,
         }
