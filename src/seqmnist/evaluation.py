@@ -33,7 +33,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     datamodule = instantiate(run_cfg.data)
     module = build_module(run_cfg)
     trainer: Trainer = instantiate(cfg.trainer, logger=build_loggers(cfg.get("logger")) or False)
-    trainer.test(module, datamodule=datamodule, ckpt_path=str(checkpoint_path))
+    trainer.test(module, datamodule=datamodule, ckpt_path=str(checkpoint_path), weights_only=True)
     SIGTERM_WATCH.stop_if_received()
     metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
     print_metrics(

@@ -66,13 +66,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     averaging = any(isinstance(callback, WeightAveraging) for callback in callbacks)
     resume_from = _checkpoint_to_resume(cfg, module, averaging)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
+    # weights_only: a checkpoint from elsewhere cannot run code here (ours hold plain data)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     SIGTERM_WATCH.stop_if_received()
     metrics = _as_floats(trainer.callback_metrics)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if not best:
         log.warning("No best checkpoint was saved: testing the weights as they are after training.")
-    trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
+    trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
     SIGTERM_WATCH.stop_if_received()
     metrics.update(_as_floats(trainer.callback_metrics))
     metrics["model/params"] = float(sum(p.numel() for p in module.net.parameters()))
