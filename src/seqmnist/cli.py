@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 Task = Callable[[DictConfig], dict[str, float]]
 USER_ERROR_EXIT_CODE = 2
-# the shell's convention for "ended by SIGTERM", so schedulers and scripts see a failed run
+# the shell's convention for "ended by SIGTERM", so schedulers and scripts see a failed run (a gap
+# in Lightning 2.6: it exits 1 as for any error, or 0 when its evaluation loop ignores the signal)
 TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
 
 

@@ -6,24 +6,38 @@ from torch import Tensor
 
 
 def reading_figure(
-    images: Tensor, probabilities: Tensor, titles: list[str] | None = None, step_name: str = "row"
+    images: Tensor,
+    probabilities: Tensor,
+    titles: list[str] | None = None,
+    step_name: str = "row",
+    originals: list[Tensor] | None = None,
 ) -> Figure:
     """For each image, the class probabilities after each step read: how an RNN makes up its mind.
 
-    `images` is `(batch, height, width)`; `probabilities` is `(steps, batch, classes)`; a step is
-    a row, a column or a pixel (`step_name`).
+    `images` is `(batch, height, width)`, what the network read; `probabilities` is
+    `(steps, batch, classes)`; a step is a row, a column or a pixel (`step_name`). `originals`, the
+    pictures the images were prepared from, are shown before them, so a bad preparation shows.
     """
     count = images.shape[0]
+    ratios = [1, 1, 3] if originals else [1, 3]
     figure, axes = plt.subplots(
-        count, 2, figsize=(8, 2.2 * count), squeeze=False, width_ratios=[1, 3]
+        count,
+        len(ratios),
+        figsize=(2 * len(ratios) + 4, 2.2 * count),
+        squeeze=False,
+        width_ratios=ratios,
     )
     steps = range(1, probabilities.shape[0] + 1)
     for example in range(count):
-        image_axis, curve_axis = axes[example]
-        image_axis.imshow(images[example].float().cpu().numpy(), cmap="gray")
-        image_axis.axis("off")
+        *image_axes, curve_axis = axes[example]
+        shown = [originals[example], images[example]] if originals else [images[example]]
+        for image_axis, image in zip(image_axes, shown, strict=True):
+            image_axis.imshow(image.float().cpu().numpy(), cmap="gray")
+            image_axis.axis("off")
         if titles:
-            image_axis.set_title(titles[example], fontsize=8)
+            image_axes[0].set_title(titles[example], fontsize=8)
+        if originals:
+            image_axes[1].set_title("as the network read it", fontsize=8)
         final = int(probabilities[-1, example].argmax())
         for digit in range(probabilities.shape[-1]):
             emphasis = (

@@ -1,16 +1,15 @@
 """What `python predict.py` does: classify the user's own image files with a checkpoint."""
 
+import csv
 import logging
 from pathlib import Path
 
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
-from PIL import Image, UnidentifiedImageError
 from rich.console import Console
 from rich.table import Table
 from torch import Tensor, nn
-from torchvision.transforms.functional import pil_to_tensor, resize
 
 from seqmnist.checkpoints import (
     TRAINING_TASK,
@@ -19,40 +18,16 @@ from seqmnist.checkpoints import (
     run_config_of,
 )
 from seqmnist.data.datamodule import sequence_view_of
+from seqmnist.data.mnist_style import PREPARATIONS
 from seqmnist.data.sequence import SequenceView
-from seqmnist.errors import DataError
+from seqmnist.data.user_images import read_grey
+from seqmnist.errors import ConfigError, DataError
 from seqmnist.figures import reading_figure, reading_tag
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
-MNIST_SIDE = 28
-
-
-def load_digit(path: Path) -> Tensor:
-    """Any readable image as a `(28, 28)` uint8 digit, light on dark as in MNIST.
-
-    Dark-on-light drawings (ink on paper) are inverted, judged by the border, which is background.
-    Non-square images are padded to a square first so the digit keeps its shape.
-    """
-    try:
-        with Image.open(path) as opened:
-            gray = opened.convert("L")
-    except (UnidentifiedImageError, OSError) as error:
-        raise DataError(
-            f"{path} is not an image that can be read ({type(error).__name__}). Pass PNG or JPEG files "
-            f"of single digits."
-        ) from error
-    pixels = pil_to_tensor(gray)[0]
-    border = torch.cat([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]).float().mean()
-    if border > 127:
-        pixels = 255 - pixels
-    height, width = pixels.shape
-    side = max(height, width)
-    square = torch.zeros(side, side, dtype=torch.uint8)
-    top, left = (side - height) // 2, (side - width) // 2
-    square[top : top + height, left : left + width] = pixels
-    return resize(square[None], [MNIST_SIDE, MNIST_SIDE], antialias=True)[0]
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+ON_ERROR = ("stop", "skip")
 
 
 def image_files(paths: list[str]) -> list[Path]:
@@ -99,27 +74,104 @@ def _save_reading_figure(
     with torch.no_grad():
         probabilities = torch.softmax(net.logits_per_step(sequence), dim=-1)
     titles = [path.name for path in files]
-    figure = reading_figure(images, probabilities, titles=titles, step_name=view.step_name)
+    originals = [read_grey(path) for path in files]
+    figure = reading_figure(
+        images, probabilities, titles=titles, step_name=view.step_name, originals=originals
+    )
     target = output_dir / f"{reading_tag(view.step_name)}.png"
     figure.savefig(target, dpi=100)
     log.info("Wrote %s", target)
     print(f"Reading figure ({view.step_name} by {view.step_name}): {target}")
 
 
+def prepared_digits(
+    files: list[Path], preprocess: str
+) -> tuple[list[Path], Tensor, dict[Path, str]]:
+    """Each file decoded and prepared as a 28x28 digit: (files kept, digits, problem per file).
+
+    Every file is tried, so a folder's unreadable and blank files are reported together.
+    """
+    prepare = PREPARATIONS[preprocess]
+    kept, digits, problems = [], [], {}
+    for path in files:
+        try:
+            digits.append(prepare(read_grey(path)))
+        except DataError as error:
+            problems[path] = str(error)
+            continue
+        kept.append(path)
+    empty = torch.empty(0, 28, 28, dtype=torch.uint8)
+    return kept, torch.stack(digits) if digits else empty, problems
+
+
+def classify(net: nn.Module, view: SequenceView, digits: Tensor) -> Tensor:
+    """Class probabilities `(images, classes)` of prepared digits, read as the model was trained."""
+    with torch.no_grad():
+        return torch.softmax(net(view(digits)), dim=-1)
+
+
 def predict(cfg: DictConfig) -> dict[str, float]:
-    """Print each image's class and probabilities; optionally save the row-by-row figure."""
-    files = image_files(list(cfg.images) if not isinstance(cfg.images, str) else [cfg.images])
-    images = torch.stack([load_digit(path) for path in files])  # bad files fail before any loading
+    """Print each image's class and probabilities, write predictions.csv; optionally the figure."""
+    _check_options(cfg)
+    requested = image_files(list(cfg.images) if not isinstance(cfg.images, str) else [cfg.images])
+    files, digits, problems = prepared_digits(requested, cfg.preprocess)
+    _handle_problems(problems, len(requested), cfg.on_error, nothing_left=not files)
     net, view, _ = load_network(
         resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir) / TRAINING_TASK)
     )
-    sequence = view(images)
-    with torch.no_grad():
-        final = torch.softmax(net(sequence), dim=-1)
+    final = classify(net, view, digits)
     _print_predictions(files, final)
+    output_dir = Path(cfg.paths.output_dir)
+    _write_predictions(files, final, output_dir / "predictions.csv")
     if cfg.figure:
-        _save_reading_figure(net, view, images, sequence, files, Path(cfg.paths.output_dir))
+        _save_reading_figure(net, view, digits, view(digits), files, output_dir)
     return {str(path): float(final[i].argmax()) for i, path in enumerate(files)}
+
+
+def _check_options(cfg: DictConfig) -> None:
+    if cfg.preprocess not in PREPARATIONS:
+        raise ConfigError(
+            f"preprocess={cfg.preprocess} is not a preparation. Use preprocess=mnist (crop, fit "
+            f"into 20x20, centre by mass, as MNIST was made) or preprocess=resize (pad and resize "
+            f"only, for images that already look like MNIST digits)."
+        )
+    if cfg.on_error not in ON_ERROR:
+        raise ConfigError(
+            f"on_error={cfg.on_error} is not an option. Use on_error=stop (refuse if any image "
+            f"cannot be classified) or on_error=skip (classify the others)."
+        )
+
+
+def _handle_problems(
+    problems: dict[Path, str], requested: int, on_error: str, nothing_left: bool
+) -> None:
+    if not problems:
+        return
+    listing = "\n".join(f"  {path}: {problem}" for path, problem in problems.items())
+    summary = f"{len(problems)} of {requested} images cannot be classified:\n{listing}"
+    if on_error == "stop" or nothing_left:
+        fix = (
+            "Replace or remove them"
+            if nothing_left
+            else "Replace or remove them, or pass on_error=skip to classify the others"
+        )
+        raise DataError(f"{summary}\n{fix}.")
+    log.warning("%s\nClassifying the other %d (on_error=skip).", summary, requested - len(problems))
+
+
+def _write_predictions(files: list[Path], probabilities: Tensor, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        classes = range(probabilities.shape[1])
+        writer.writerow(["file", "class", "probability", *[f"p{digit}" for digit in classes]])
+        for path, row in zip(files, probabilities, strict=True):
+            writer.writerow(
+                [str(path), int(row.argmax()), f"{float(row.max()):.6f}"]
+                + [f"{float(p):.6f}" for p in row]
+            )
+    log.info("Wrote %s", target)
+    print(f"Predictions: {target}")
 
 
 def _print_predictions(files: list[Path], probabilities: Tensor) -> None:

@@ -13,8 +13,8 @@ class AveragedWeights(EMAWeightAveraging):
     Lightning's callback puts the average in a checkpoint's `state_dict` (so validation, the best
     checkpoint and eval.py all see it) but, when the same Trainer later tests that checkpoint,
     loads the raw weights stored beside it: train.py would print the test accuracy of weights
-    that were never validated, and eval.py would disagree with it. Outside fitting, the average
-    stays; resuming a fit still restores both.
+    that were never validated, and eval.py would disagree with it (seen in Lightning 2.6.6; no
+    upstream fix yet). Outside fitting, the average stays; resuming a fit still restores both.
     """
 
     def on_load_checkpoint(
