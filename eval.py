@@ -1,29 +1,22 @@
 """Evaluate a checkpoint on the official test set: `python eval.py ckpt_path=logs/train/runs/.../checkpoints/last.ckpt`."""
 
-import os
 import sys
-from pathlib import Path
-
-os.environ.setdefault("SEQMNIST_ROOT", str(Path(__file__).resolve().parent))
-
-import matplotlib
-
-# figures go to files and TensorBoard only, also on machines without a display; set here, not in
-# the library, so a notebook importing seqmnist keeps its inline plots (ddp_spawn workers
-# re-import this file, so they get it too)
-matplotlib.use("Agg")
 
 import hydra
 from omegaconf import DictConfig
 
-from seqmnist.cli import check_command_line, run_recorded
 from seqmnist.evaluation import evaluate
+from seqmnist.launch import check_command_line, prepare_script
+from seqmnist.runs.recording import run_recorded
+
+prepare_script(__file__)
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="eval")
 def main(cfg: DictConfig) -> float | None:
     metrics = run_recorded(evaluate, cfg)
-    return metrics["test/acc"] if metrics else float("nan")
+    # a failed run returns None, not NaN: sweepers record it as failed (see train.py)
+    return metrics["test/acc"] if metrics else None
 
 
 if __name__ == "__main__":

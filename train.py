@@ -1,23 +1,15 @@
 """Train a recurrent classifier on images read as sequences: `python train.py --help` lists the options."""
 
-import os
 import sys
-from pathlib import Path
-
-os.environ.setdefault("SEQMNIST_ROOT", str(Path(__file__).resolve().parent))
-
-import matplotlib
-
-# figures go to files and TensorBoard only, also on machines without a display; set here, not in
-# the library, so a notebook importing seqmnist keeps its inline plots (ddp_spawn workers
-# re-import this file, so they get it too)
-matplotlib.use("Agg")
 
 import hydra
 from omegaconf import DictConfig
 
-from seqmnist.cli import check_command_line, run_recorded
+from seqmnist.launch import check_command_line, prepare_script
+from seqmnist.runs.recording import run_recorded
 from seqmnist.training import train
+
+prepare_script(__file__)
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")

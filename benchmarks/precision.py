@@ -10,10 +10,10 @@ Not a test: nothing here asserts, it only measures.
 """
 
 import torch
-from time_to_accuracy import timeline, training_benchmark_parser
+from common import publish, timeline, training_benchmark_parser
 
 from seqmnist.errors import ConfigError
-from seqmnist.runtime import keep_freed_memory_in_process
+from seqmnist.runs.process import keep_freed_memory_in_process
 
 PRECISIONS = ("32-true", "bf16-mixed")
 
@@ -66,9 +66,7 @@ def main() -> None:
             "",
         ]
     report = "\n".join(lines)
-    print(report)
-    arguments.out.mkdir(parents=True, exist_ok=True)
-    (arguments.out / "precision.md").write_text(report)
+    publish(report, arguments.out / "precision.md")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import publish
 from PIL import Image
 from torchvision.datasets import MNIST
 
@@ -201,9 +202,7 @@ def main() -> None:
             )
             print(lines[-1], flush=True)
     report = "\n".join(lines) + "\n"
-    print(report)
-    arguments.out.mkdir(parents=True, exist_ok=True)
-    (arguments.out / "predict_robustness.md").write_text(report)
+    publish(report, arguments.out / "predict_robustness.md")
 
 
 if __name__ == "__main__":

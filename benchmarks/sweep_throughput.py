@@ -21,7 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from seqmnist.runtime import available_cores
+from common import publish
+
+from seqmnist.runs.process import available_cores
 
 REPO = Path(__file__).resolve().parents[1]
 GRID = "model.hidden=126,127,128,129"
@@ -130,9 +132,7 @@ def main() -> None:
         "",
     ]
     report = "\n".join(lines)
-    print(report)
-    arguments.out.mkdir(parents=True, exist_ok=True)
-    (arguments.out / "sweep_throughput.md").write_text(report)
+    publish(report, arguments.out / "sweep_throughput.md")
     if not equal:
         raise SystemExit("parallel jobs gave other results than the same jobs run one by one")
 

@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
+from common import publish
 from lightning.pytorch.utilities import measure_flops
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
@@ -28,7 +29,8 @@ from torchvision.datasets import MNIST
 
 from seqmnist.data import MNISTDataModule
 from seqmnist.models import RecurrentClassifier
-from seqmnist.runtime import keep_freed_memory_in_process
+from seqmnist.models.flops import register_flop_formulas
+from seqmnist.runs.process import keep_freed_memory_in_process
 
 TRAIN_IMAGES = 55_000
 Batch = tuple[Tensor, Tensor]
@@ -88,6 +90,7 @@ def training_flops_per_sample(net: nn.Module, steps: int, features: int) -> floa
     """Matrix-product FLOPs of one image's forward pass, as torch counts them (seqmnist registers
     the fused LSTM kernels' formulas), times 3: a backward pass costs about twice the forward."""
     sequence = torch.zeros(steps, 1, features)
+    register_flop_formulas()
     return 3.0 * measure_flops(net, lambda: net(sequence))
 
 
@@ -174,9 +177,7 @@ def main() -> None:
     ]
     lines += [f"| 2x128 | 784 pixels x 1 | {TRAIN_IMAGES / pixel_rate:.1f} |", ""]
 
-    arguments.out.mkdir(parents=True, exist_ok=True)
-    report = "\n".join(lines)
-    (arguments.out / "throughput.md").write_text(report + "\n")
+    publish("\n".join(lines), arguments.out / "throughput.md")
     figure, axis = plt.subplots(figsize=(5, 3.5))
     axis.plot(hidden_sizes, epoch_by_hidden, marker="o")
     axis.set_xscale("log", base=2)
@@ -186,7 +187,6 @@ def main() -> None:
     axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(arguments.out / "throughput.png", dpi=100)
-    print(report)
 
 
 if __name__ == "__main__":

@@ -11,111 +11,18 @@ with the granularity of --every (default recipe) and one epoch (tutorial recipe)
 Not a test: nothing here asserts, it only measures. Takes about 8 minutes on 2 CPU cores.
 """
 
-import argparse
-import tempfile
-import time
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
-from lightning.pytorch import Callback, LightningModule, Trainer, seed_everything
+from common import publish, timeline, training_benchmark_parser
 
-from seqmnist.data import MNISTDataModule
-from seqmnist.instantiate import build_module
-from seqmnist.runtime import keep_freed_memory_in_process
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-class TestAccuracyTimeline(Callback):
-    """Training seconds (evaluation excluded) and full-test-set accuracy every `every` steps and at
-    every epoch end."""
-
-    def __init__(self, datamodule: MNISTDataModule, every: int | None) -> None:
-        self.datamodule = datamodule
-        self.every = every
-        self.points: list[tuple[float, float]] = []
-        self.training_seconds = 0.0
-        self.resumed_at = 0.0
-
-    def on_train_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self.resumed_at = time.perf_counter()
-
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *_: object) -> None:
-        if self.every and trainer.global_step % self.every == 0:
-            self._measure(pl_module)
-
-    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._measure(pl_module)
-
-    def _measure(self, pl_module: LightningModule) -> None:
-        self.training_seconds += time.perf_counter() - self.resumed_at
-        test = self.datamodule.data_test
-        was_training = pl_module.training
-        pl_module.eval()
-        correct = 0
-        with torch.no_grad():
-            for start in range(0, len(test), 1000):
-                images, labels = (
-                    test.images[start : start + 1000],
-                    test.labels[start : start + 1000],
-                )
-                logits = pl_module(self.datamodule.sequence_view(images))
-                correct += int((logits.argmax(dim=-1) == labels).sum())
-        pl_module.train(was_training)
-        self.points.append((self.training_seconds, correct / len(test)))
-        self.resumed_at = time.perf_counter()
-
-
-def timeline(data_dir: Path, every: int | None, *overrides: str) -> list[tuple[float, float]]:
-    with initialize_config_dir(str(REPO / "configs"), version_base="1.3"):
-        # no run folder: nothing is written (no logger, no checkpoints)
-        fixed = [f"paths.data_dir={data_dir}", f"paths.output_dir={tempfile.gettempdir()}"]
-        cfg = compose("train", overrides=[*fixed, *overrides])
-    seed_everything(cfg.seed, workers=True)
-    datamodule: MNISTDataModule = instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup()
-    recorder = TestAccuracyTimeline(datamodule, every)
-    trainer: Trainer = instantiate(
-        cfg.trainer,
-        callbacks=[recorder],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        accelerator="cpu",
-    )
-    trainer.fit(build_module(cfg), datamodule=datamodule)
-    return recorder.points
+from seqmnist.runs.process import keep_freed_memory_in_process
 
 
 def first_time_at(points: list[tuple[float, float]], accuracy: float) -> float | None:
     return next((seconds for seconds, reached in points if reached >= accuracy), None)
-
-
-def training_benchmark_parser(description: str) -> argparse.ArgumentParser:
-    """The options every benchmark that trains through `timeline` takes: where data and results go."""
-    parser = argparse.ArgumentParser(
-        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data-dir", type=Path, default=REPO / "data")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
-    parser.add_argument(
-        "--override",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a Hydra override applied to every recipe, e.g. a short smoke run: "
-        "--override trainer.max_epochs=1 --override +trainer.limit_train_batches=3",
-    )
-    return parser
 
 
 def main() -> None:
@@ -152,9 +59,7 @@ def main() -> None:
         "",
     ]
     report = "\n".join(lines)
-    print(report)
-    arguments.out.mkdir(parents=True, exist_ok=True)
-    (arguments.out / "time_to_accuracy.md").write_text(report)
+    publish(report, arguments.out / "time_to_accuracy.md")
 
     figure, axis = plt.subplots(figsize=(7, 4))
     for name, points in (("tutorial recipe", tutorial), ("default recipe", default)):

@@ -1,101 +1,15 @@
-"""Shared fixtures: tiny synthetic IDX datasets and a way to call the real CLI."""
+"""Fixtures, and the process setup every test needs: the configs' resolvers, as the scripts do."""
 
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
-from torchvision.datasets import MNIST
-from torchvision.datasets.utils import calculate_md5
+from helpers.synthetic import SyntheticMNIST, write_synthetic_mnist
 
-from seqmnist.data.idx import write_idx
-from seqmnist.data.sources import raw_folder
+from seqmnist.config.resolvers import register_resolvers
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = REPO_ROOT / "configs"
-# real MNIST is fetched once into the repository's data folder and shared by every test that needs it
-REAL_DATA_DIR = REPO_ROOT / "data"
-
-
-@dataclass(frozen=True)
-class SyntheticMNIST:
-    """IDX files in MNIST's layout, with their own checksums standing in for the official ones."""
-
-    root: Path
-    checksums: dict[str, str]
-    train_size: int
-    test_size: int
-
-    def overrides(self, val_size: int = 40) -> list[str]:
-        table = ",".join(f"{name}:{md5}" for name, md5 in self.checksums.items())
-        return [
-            f"data.data_dir={self.root}",
-            f"data.val_size={val_size}",
-            f"data.checksums={{{table}}}",
-        ]
-
-
-def make_digit_like_arrays(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Images whose label is written as one bright row (row 2 * label + 4): learnable in a few steps."""
-    rng = np.random.default_rng(seed)
-    labels = (np.arange(count) % 10).astype(np.uint8)
-    images = rng.integers(0, 40, size=(count, 28, 28), dtype=np.uint8)
-    images[np.arange(count), 2 * labels + 4, :] = 255
-    return images, labels
-
-
-def write_synthetic_mnist(
-    root: Path, train_size: int = 240, test_size: int = 60, dataset: type[MNIST] = MNIST
-) -> SyntheticMNIST:
-    """IDX files where torchvision's `dataset` class (MNIST, FashionMNIST, KMNIST) reads them."""
-    raw_dir = raw_folder(root, dataset)
-    raw_dir.mkdir(parents=True, exist_ok=True)
-    for prefix, count, seed in (("train", train_size, 0), ("t10k", test_size, 1)):
-        images, labels = make_digit_like_arrays(count, seed)
-        write_idx(images, raw_dir / f"{prefix}-images-idx3-ubyte")
-        write_idx(labels, raw_dir / f"{prefix}-labels-idx1-ubyte")
-    checksums = {path.name: file_md5(path) for path in sorted(raw_dir.iterdir())}
-    return SyntheticMNIST(root, checksums, train_size, test_size)
+register_resolvers()
 
 
 @pytest.fixture
 def synthetic_mnist(tmp_path: Path) -> SyntheticMNIST:
     return write_synthetic_mnist(tmp_path / "data")
-
-
-def cli_command(script: str, *overrides: str) -> list[str]:
-    return [sys.executable, str(REPO_ROOT / script), *overrides]
-
-
-def cli_env(root: Path) -> dict[str, str]:
-    """The user's environment, with data and logs under `root` instead of the repository."""
-    return {**os.environ, "SEQMNIST_ROOT": str(root), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
-
-
-def run_cli(
-    script: str, *overrides: str, root: Path, timeout: float = 600, test_callbacks: bool = False
-) -> subprocess.CompletedProcess:
-    """Run `python <script> overrides...` as a user would, with logs under `root`.
-
-    `test_callbacks` lets overrides name callbacks from tests/ (`interrupting.SigtermAtStep`).
-    """
-    env = cli_env(root)
-    if test_callbacks:
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(Path(__file__).parent), env.get("PYTHONPATH")])
-        )
-    return subprocess.run(
-        cli_command(script, *overrides),
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def file_md5(path: Path) -> str:
-    return calculate_md5(str(path))

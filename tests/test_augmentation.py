@@ -4,10 +4,10 @@ import pytest
 import torch
 from lightning.pytorch import Callback, Trainer
 
+from seqmnist.arguments import InvalidArguments
 from seqmnist.data import MNISTDataModule
 from seqmnist.data.augmentation import RandomAffine
 from seqmnist.data.epochs import epoch_order
-from seqmnist.errors import ConfigError
 from seqmnist.models import RecurrentClassifier, SequenceClassifierModule
 
 
@@ -44,16 +44,16 @@ def test_output_keeps_shape_and_pixel_range():
     assert moved.min() >= 0 and moved.max() <= 255
 
 
-def test_impossible_settings_are_a_config_error_with_the_fix():
+def test_impossible_settings_are_refused_naming_each_one():
     with pytest.raises(
-        ConfigError, match=r"data.augmentation needs .* scale=1.5.*augmentation=null"
+        InvalidArguments, match=r"scale=1.5 is invalid \(allowed: a number in \[0, 1\)\)"
     ):
         RandomAffine(scale=1.5)
 
 
-def test_an_unknown_augmentation_key_is_a_config_error_listing_the_keys(synthetic_mnist):
+def test_an_unknown_augmentation_key_is_refused_listing_the_keys(synthetic_mnist):
     with pytest.raises(
-        ConfigError, match=r"data.augmentation=\{'rotate': 10\}.*degrees, translate"
+        InvalidArguments, match=r"augmentation=\{'rotate': 10\} is invalid.*degrees >= 0, translate"
     ):
         MNISTDataModule(data_dir=str(synthetic_mnist.root), augmentation={"rotate": 10})
 

@@ -4,26 +4,11 @@ import os
 
 import pytest
 import torch
-from test_configs import compose_train
-from test_training import QUICK
+from helpers.runs import train_synthetic
 
-from seqmnist.checkpoints import find_latest
 from seqmnist.errors import CheckpointError
-from seqmnist.results import COMPLETED, RunResult, write_result
-from seqmnist.training import train
-
-
-def train_synthetic(output_dir, synthetic, *overrides):
-    log_dir = output_dir.parents[2]  # <root>/logs/train/runs/<name> -> <root>/logs
-    cfg = compose_train(
-        output_dir,
-        *QUICK,
-        *synthetic.overrides(),
-        "logger=none",
-        f"paths.log_dir={log_dir}",
-        *overrides,
-    )
-    return train(cfg)
+from seqmnist.runs.checkpoints import find_latest
+from seqmnist.runs.results import COMPLETED, RunResult, write_result
 
 
 def test_ckpt_path_latest_continues_the_newest_run(tmp_path, synthetic_mnist):

@@ -4,25 +4,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONFIG_DIR
+from helpers.runs import CONFIG_DIR, compose_train, options
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.pytorch import Callback, LightningDataModule, Trainer
 from lightning.pytorch.loggers import Logger
-from omegaconf import DictConfig
 
-from seqmnist.instantiate import build_callbacks, build_loggers, build_module
+from seqmnist.config.build import build_callbacks, build_loggers, build_module
 from seqmnist.models import SequenceClassifierModule
-
-
-def options(group: str) -> list[str]:
-    return sorted(path.stem for path in (CONFIG_DIR / group).glob("*.yaml"))
-
-
-def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        return compose("train", overrides=[f"paths.output_dir={tmp_path}", *overrides])
 
 
 def test_every_group_offers_the_options_the_readme_promises():

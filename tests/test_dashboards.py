@@ -9,8 +9,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import run_cli
-from test_training import QUICK, printed_metric
+from helpers.runs import QUICK, printed_metric, run_cli
 
 
 def free_port() -> int:
@@ -128,7 +127,7 @@ def test_hparams_tab_lists_the_runs_settings_and_final_metrics(tensorboard):
 
 
 def test_figures_export_as_png_files(trained_run, tmp_path):
-    from seqmnist.export_figures import export_figures
+    from seqmnist.figures.export import export_figures
 
     run_dir = next(trained_run[0].glob("runs/*/tensorboard"))
     written = export_figures(run_dir, tmp_path / "figures")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import file_md5, make_digit_like_arrays, write_synthetic_mnist
+from helpers.synthetic import file_md5, make_digit_like_arrays, write_synthetic_mnist
 from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
 from seqmnist.data import sources

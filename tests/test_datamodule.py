@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from seqmnist.arguments import InvalidArguments
 from seqmnist.data import MNISTDataModule
 from seqmnist.data.batching import UnpaddedShard
-from seqmnist.errors import ConfigError
 
 
 def make_datamodule(synthetic, **overrides) -> MNISTDataModule:
@@ -72,9 +72,10 @@ def test_batch_of_one_image_keeps_its_batch_dimension(synthetic_mnist):
     assert labels.shape == (1,)
 
 
-def test_val_size_larger_than_the_training_file_is_a_config_error(synthetic_mnist):
+def test_val_size_larger_than_the_training_file_is_refused_naming_the_file_size(synthetic_mnist):
     with pytest.raises(
-        ConfigError, match=r"data.val_size=500 does not fit the 240 training images"
+        InvalidArguments,
+        match=r"val_size=500 is invalid \(allowed: less than the 240 training images",
     ):
         make_datamodule(synthetic_mnist, val_size=500)
 

@@ -2,7 +2,6 @@
 read-only data and paths with spaces get a clear answer, never a traceback or a false result."""
 
 import importlib.util
-import json
 import os
 import signal
 import subprocess
@@ -11,22 +10,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_digit_like_arrays, run_cli, write_synthetic_mnist
+from helpers.runs import TINY_RUN, only_run, result_of, run_cli
+from helpers.synthetic import make_digit_like_arrays, write_synthetic_mnist
 from PIL import Image
-from test_training import QUICK
 
-from seqmnist.cli import check_command_line
-
-TINY_RUN = [*QUICK, "logger=none", "trainer.max_epochs=1"]
-
-
-def result_of(run_dir: Path) -> dict:
-    return json.loads((run_dir / "result.json").read_text())
-
-
-def only_run(root: Path, task: str = "train") -> Path:
-    (run_dir,) = (root / "logs" / task / "runs").iterdir()
-    return run_dir
+from seqmnist.launch import check_command_line
 
 
 @pytest.mark.parametrize(
@@ -78,8 +66,8 @@ def test_a_run_folder_that_holds_a_run_is_refused_and_left_as_it_was(tmp_path, s
 
 
 def run_signalled(root: Path, data, callback: str, *arguments: str) -> subprocess.CompletedProcess:
-    """train.py with a callback from tests/interrupting.py that sends SIGTERM at a chosen point."""
-    callback_target = f"+callbacks.sigterm._target_=interrupting.{callback}"
+    """train.py with a callback from tests/helpers/interrupting.py that sends SIGTERM at a chosen point."""
+    callback_target = f"+callbacks.sigterm._target_=helpers.interrupting.{callback}"
     return run_cli(
         "train.py",
         *TINY_RUN,

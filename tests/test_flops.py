@@ -2,20 +2,26 @@
 
 import pytest
 import torch
+from helpers.runs import compose_train
 from hydra.utils import instantiate
 from lightning.pytorch.utilities import measure_flops
 from lightning.pytorch.utilities.model_summary import ModelSummary, get_human_readable_count
-from test_configs import compose_train
 
+from seqmnist.config.build import build_module
 from seqmnist.data import MNISTDataModule
-from seqmnist.instantiate import build_module
 from seqmnist.models import RecurrentClassifier, SequenceClassifierModule
-from seqmnist.models.flops import cudnn_rnn_flops
+from seqmnist.models.flops import cudnn_rnn_flops, register_flop_formulas
+
+
+@pytest.fixture(autouse=True)
+def flop_formulas() -> None:
+    # what the LightningModule's setup does in a Trainer; these tests count FLOPs without one
+    register_flop_formulas()
 
 
 def counted_flops(net: torch.nn.Module, sequence: torch.Tensor, fused: bool) -> int:
     """FLOPs torch's counter sees for one forward pass, with oneDNN's fused LSTM on or off."""
-    with torch.backends.mkldnn.flags(enabled=fused):
+    with torch.backends.mkldnn.flags(enabled=fused), torch.no_grad():
         return measure_flops(net, lambda: net(sequence))
 
 

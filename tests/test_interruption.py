@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import cli_command, cli_env, run_cli
-from test_training import QUICK
+from helpers.runs import QUICK, cli_command, cli_env, run_cli
 
 
 def wait_for(pattern: str, root, timeout: float = 180) -> None:
@@ -102,7 +101,7 @@ def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted
     stopped = run_cli(
         "train.py",
         *run,
-        "+callbacks.sigterm._target_=interrupting.SigtermAtStep",
+        "+callbacks.sigterm._target_=helpers.interrupting.SigtermAtStep",
         f"+callbacks.sigterm.step={stop_at_step}",
         root=stopped_root,
         test_callbacks=True,
@@ -149,7 +148,7 @@ def test_under_ddp_every_rank_resumes_its_own_random_stream(tmp_path, synthetic_
         *synthetic_mnist.overrides(),
         "scheduler=none",
         "logger=none",
-        "+callbacks.record._target_=recording.RecordRandomState",
+        "+callbacks.record._target_=helpers.recording.RecordRandomState",
         f"+callbacks.record.folder={records}",
     ]
     first = run_cli("train.py", *run, "trainer.max_epochs=1", root=tmp_path, test_callbacks=True)

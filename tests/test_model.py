@@ -109,5 +109,7 @@ def test_forget_bias_sets_every_forget_gate_and_keeps_the_other_gates(bidirectio
 
 
 def test_forget_bias_needs_an_lstm():
-    with pytest.raises(ValueError, match="forget_bias needs an LSTM; a gru has no forget gate"):
+    with pytest.raises(
+        ValueError, match=r"forget_bias=1.0 is invalid .*cell='gru' has no forget gate"
+    ):
         RecurrentClassifier(cell="gru", forget_bias=1.0)

@@ -2,7 +2,7 @@
 
 import nbformat
 import pytest
-from conftest import REPO_ROOT
+from helpers.runs import REPO_ROOT
 from nbclient import NotebookClient
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "walkthrough.ipynb"

@@ -2,14 +2,12 @@
 
 import pytest
 import torch
-from conftest import run_cli
-from test_configs import compose_train
-from test_training import QUICK
+from helpers.runs import QUICK, compose_train, run_cli
 from torch import nn
 
 from seqmnist.errors import ConfigError
+from seqmnist.models.precision import ensure_precision_suits_rnn
 from seqmnist.models.recurrent import RecurrentClassifier
-from seqmnist.precision import ensure_precision_suits_rnn
 from seqmnist.training import train
 
 

@@ -7,9 +7,9 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import run_cli, write_synthetic_mnist
+from helpers.runs import TINY_RUN, only_run, run_cli
+from helpers.synthetic import write_synthetic_mnist
 from PIL import Image
-from test_first_day import TINY_RUN, only_run
 
 from seqmnist.errors import DataError
 from seqmnist.prediction import image_files

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 import torch
-from conftest import REAL_DATA_DIR, REPO_ROOT, file_md5, run_cli
+from helpers.runs import REAL_DATA_DIR, REPO_ROOT, printed_metric, run_cli
+from helpers.synthetic import file_md5
 from PIL import Image
-from test_training import printed_metric
 from torchvision.datasets import MNIST
 
 from seqmnist.data.checksums import MNIST_MD5

@@ -4,7 +4,7 @@ import pytest
 import torch
 from lightning.pytorch import Trainer
 
-from seqmnist import report
+from seqmnist.runs import report
 
 
 def title_after_testing(images: int, **trainer_settings) -> str:

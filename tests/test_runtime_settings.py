@@ -5,13 +5,12 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from helpers.runs import QUICK, compose_train
 from lightning.pytorch.trainer.connectors import data_connector
-from test_configs import compose_train
-from test_training import QUICK
 from torch.utils.data import DataLoader
 
 from seqmnist.errors import ConfigError
-from seqmnist.runtime import set_float32_precision, silence_dataloader_worker_hint
+from seqmnist.runs.process import set_float32_precision, silence_dataloader_worker_hint
 from seqmnist.training import train
 
 

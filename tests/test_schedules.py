@@ -2,9 +2,8 @@
 
 import pytest
 import torch
+from helpers.runs import QUICK, compose_train, options
 from hydra.utils import instantiate
-from test_configs import compose_train, options
-from test_training import QUICK
 
 from seqmnist.training import train
 

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from seqmnist.arguments import InvalidArguments
 from seqmnist.data.sequence import SequenceView, pixel_permutation
-from seqmnist.errors import ConfigError
 
 
 def numbered_pixels(batch: int) -> torch.Tensor:
@@ -92,8 +92,8 @@ def test_output_is_float32_and_contiguous_for_the_rnn():
     assert sequence.is_contiguous()
 
 
-def test_unknown_mode_is_a_config_error_listing_the_modes():
+def test_unknown_mode_is_refused_listing_the_modes():
     with pytest.raises(
-        ConfigError, match=r"data.sequence='diagonal'.*rows, columns, pixels, permuted"
+        InvalidArguments, match=r"sequence='diagonal' is invalid.*rows, columns, pixels, permuted"
     ):
         SequenceView("diagonal", 0.0, 1.0)

@@ -5,10 +5,9 @@ import itertools
 
 import pytest
 import torch
-from conftest import write_synthetic_mnist
+from helpers.runs import QUICK, compose_train, train_then_evaluate
+from helpers.synthetic import write_synthetic_mnist
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from test_configs import compose_train
-from test_training import QUICK, train_then_evaluate
 from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
 from seqmnist.data.datamodule import MNISTDataModule, sequence_view_of

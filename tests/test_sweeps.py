@@ -9,9 +9,9 @@ from pathlib import Path
 
 import optuna
 import pytest
-from conftest import run_cli, write_synthetic_mnist
+from helpers.runs import QUICK, run_cli, train_then_evaluate
+from helpers.synthetic import write_synthetic_mnist
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from test_training import QUICK, train_then_evaluate
 
 # the sweeps choose model.hidden themselves; a fixed value after them would win
 TINY = [o for o in QUICK if not o.startswith("model.hidden")] + [
@@ -169,7 +169,7 @@ def test_ddp_sim_with_the_default_logger_and_callbacks_tests_like_a_single_proce
         "trainer.max_epochs=2",
         # the default logger, and a CSV beside it: its writer must survive ddp_spawn's new processes
         "logger=[tensorboard,csv]",
-        "+callbacks.record._target_=recording.RecordTrainingSamples",
+        "+callbacks.record._target_=helpers.recording.RecordTrainingSamples",
         f"+callbacks.record.folder={samples}",
     ]
     ddp_accuracy, single_process, run_dir = train_then_evaluate(
@@ -224,7 +224,7 @@ def test_plain_ddp_relaunching_the_script_works_with_every_logger_and_no_seed(
         *QUICK[1:],
         "trainer.max_epochs=2",
         *synthetic_mnist.overrides(),
-        "+callbacks.record._target_=recording.RecordTrainingSamples",
+        "+callbacks.record._target_=helpers.recording.RecordTrainingSamples",
         f"+callbacks.record.folder={samples}",
         root=tmp_path,
         test_callbacks=True,

@@ -8,23 +8,22 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import cli_command, cli_env, run_cli
+from helpers.runs import (
+    QUICK,
+    cli_command,
+    cli_env,
+    compose_train,
+    printed_metric,
+    run_cli,
+    train_then_evaluate,
+)
 from hydra.utils import instantiate
 from lightning.pytorch import Trainer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from test_configs import compose_train
 
-from seqmnist.checkpoints import read_checkpoint, run_config_of
 from seqmnist.models import SequenceClassifierModule
+from seqmnist.runs.checkpoints import read_checkpoint, run_config_of
 from seqmnist.training import train
-
-QUICK = ["trainer=cpu", "model.hidden=16", "data.batch_size=32", "data.eval_batch_size=25"]
-
-
-def printed_metric(output: str, name: str) -> float:
-    match = re.search(rf"{re.escape(name)}\s*│\s*([0-9.]+)\s*│", output)
-    assert match, f"{name} not printed in:\n{output}"
-    return float(match.group(1))
 
 
 def test_fast_dev_run_on_synthetic_data_fits_and_tests(tmp_path, synthetic_mnist):
@@ -83,32 +82,6 @@ def test_same_seed_gives_the_same_run_and_another_seed_a_different_one(
     assert run(seed) != run(seed + 1)
 
 
-def train_then_evaluate(
-    root: Path, data, *overrides: str, test_callbacks: bool = False
-) -> tuple[float, float, Path]:
-    """Train through the CLI, then eval.py its best checkpoint: (printed train, printed eval, run folder).
-
-    The printed accuracy must be strictly between 0 and 1, so that agreeing with eval.py is not
-    met trivially (an untrained or saturated model agrees with anything).
-    """
-    trained = run_cli(
-        "train.py", *overrides, *data.overrides(), root=root, test_callbacks=test_callbacks
-    )
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    assert 0 < printed_metric(trained.stdout, "test/acc") < 1
-    run_dir = next((root / "logs" / "train" / "runs").iterdir())
-    best = next((run_dir / "checkpoints").glob("epoch_*.ckpt"))
-    evaluated = run_cli(
-        "eval.py", f"ckpt_path={best}", f"paths.data_dir={data.root}", "trainer=cpu", root=root
-    )
-    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    return (
-        printed_metric(trained.stdout, "test/acc"),
-        printed_metric(evaluated.stdout, "test/acc"),
-        run_dir,
-    )
-
-
 def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(
     tmp_path, synthetic_mnist
 ):
@@ -156,6 +129,16 @@ def assert_load_from_checkpoint_tests_as_eval_did(
             2,
             "model.cell='transformer' is invalid (allowed: one of lstm, gru, rnn)",
         ),
+        (
+            "data.dataset=cifar",
+            2,
+            "data.dataset='cifar' is invalid (allowed: one of mnist, fashion_mnist, kmnist)",
+        ),
+        (
+            "data.augmentation={rotate: 10}",
+            2,
+            "data.augmentation={'rotate': 10} is invalid (allowed: degrees >= 0",
+        ),
         ("model.readout=max", 2, "model.readout='max' is invalid (allowed: one of last, mean)"),
         (
             "model.forget_bias=abc",
@@ -174,7 +157,7 @@ def assert_load_from_checkpoint_tests_as_eval_did(
         (
             "data.batch_size=100000",
             2,
-            "data.batch_size=100000 is larger than the training split (55,000 images",
+            "data.batch_size=100000 is invalid (allowed: at most 55,000, the training split",
         ),
         ("model.hidden=100000000", 2, "Choose a smaller model.hidden or model.layers"),
         ("data=cifar10", 1, "Could not find 'data/cifar10'"),
@@ -213,7 +196,10 @@ def test_a_gpu_trainer_without_a_gpu_names_the_trainers_that_run_here(tmp_path, 
 def test_a_forget_bias_for_a_cell_without_forget_gate_is_refused_naming_both_settings(tmp_path):
     result = run_cli("train.py", "model.cell=gru", "model.forget_bias=1.0", root=tmp_path)
     assert result.returncode == 2
-    assert "model.forget_bias is set but model.cell='gru' has no forget gate" in result.stderr
+    assert (
+        "model.forget_bias=1.0 is invalid (allowed: null, because cell='gru' has no forget gate"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -352,7 +338,7 @@ def test_debug_overfit_trains_on_the_same_batches_every_epoch(tmp_path, syntheti
         "debug=overfit",
         "trainer.max_epochs=3",
         "logger=none",
-        "+callbacks.record._target_=recording.RecordTrainingSamples",
+        "+callbacks.record._target_=helpers.recording.RecordTrainingSamples",
         f"+callbacks.record.folder={samples}",
     ]
     train(compose_train(tmp_path, *overrides))

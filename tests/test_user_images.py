@@ -6,12 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-from seqmnist.data.mnist_style import (
+from seqmnist.images.decoding import read_grey
+from seqmnist.images.mnist_style import (
     NoDigitFound,
     prepare_by_resizing,
     prepare_like_mnist,
 )
-from seqmnist.data.user_images import read_grey
 
 
 def seven(side: int = 112) -> np.ndarray:

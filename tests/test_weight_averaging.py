@@ -2,8 +2,7 @@
 
 import pytest
 import torch
-from test_checkpoints import train_synthetic
-from test_training import QUICK, train_then_evaluate
+from helpers.runs import QUICK, train_synthetic, train_then_evaluate
 
 from seqmnist.errors import CheckpointError
 

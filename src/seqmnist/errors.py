@@ -19,3 +19,9 @@ class CheckpointError(SeqmnistError):
 
 class TrainingDiverged(SeqmnistError):
     """The loss stopped being a finite number."""
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """`text` with every run of whitespace as one space (at most `limit` characters), for messages
+    that quote another library's multi-line error inside one paragraph."""
+    return " ".join(str(text).split())[:limit]

@@ -6,16 +6,16 @@ from hydra.utils import instantiate
 from lightning.pytorch import Trainer
 from omegaconf import DictConfig
 
-from seqmnist.checkpoints import (
+from seqmnist.config.build import build_loggers, build_module
+from seqmnist.config.checks import ensure_accelerator_available
+from seqmnist.runs.checkpoints import (
     TRAINING_TASK,
     read_checkpoint,
     resolve_checkpoint,
     run_config_of,
 )
-from seqmnist.config_checks import ensure_accelerator_available
-from seqmnist.instantiate import build_loggers, build_module
-from seqmnist.report import print_metrics, tested_on
-from seqmnist.runtime import SIGTERM_WATCH, configure_process
+from seqmnist.runs.process import SIGTERM_WATCH, configure_process
+from seqmnist.runs.report import as_floats, print_metrics, tested_on
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
@@ -35,7 +35,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     trainer: Trainer = instantiate(cfg.trainer, logger=build_loggers(cfg.get("logger")) or False)
     trainer.test(module, datamodule=datamodule, ckpt_path=str(checkpoint_path), weights_only=True)
     SIGTERM_WATCH.stop_if_received()
-    metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
+    metrics = as_floats(trainer.callback_metrics)
     print_metrics(
         f"Evaluation ({tested_on(trainer, run_cfg.data.get('dataset', 'mnist'))})",
         metrics,

@@ -11,18 +11,18 @@ from rich.console import Console
 from rich.table import Table
 from torch import Tensor, nn
 
-from seqmnist.checkpoints import (
+from seqmnist.data.datamodule import sequence_view_of
+from seqmnist.data.sequence import SIDE, SequenceView
+from seqmnist.errors import ConfigError, DataError
+from seqmnist.figures.reading import reading_figure, reading_tag
+from seqmnist.images.decoding import read_grey
+from seqmnist.images.mnist_style import PREPARATIONS
+from seqmnist.runs.checkpoints import (
     TRAINING_TASK,
     read_checkpoint,
     resolve_checkpoint,
     run_config_of,
 )
-from seqmnist.data.datamodule import sequence_view_of
-from seqmnist.data.mnist_style import PREPARATIONS
-from seqmnist.data.sequence import SequenceView
-from seqmnist.data.user_images import read_grey
-from seqmnist.errors import ConfigError, DataError
-from seqmnist.figures import reading_figure, reading_tag
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def prepared_digits(
             problems[path] = str(error)
             continue
         kept.append(path)
-    empty = torch.empty(0, 28, 28, dtype=torch.uint8)
+    empty = torch.empty(0, SIDE, SIDE, dtype=torch.uint8)
     return kept, torch.stack(digits) if digits else empty, problems
 
 

@@ -12,7 +12,14 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.callbacks import StoreRunConfig
-from seqmnist.checkpoints import (
+from seqmnist.config.build import build_callbacks, build_loggers, build_module
+from seqmnist.config.checks import (
+    ensure_accelerator_available,
+    ensure_model_fits_in_memory,
+    validate,
+)
+from seqmnist.errors import ConfigError
+from seqmnist.runs.checkpoints import (
     LATEST,
     ensure_run_unfinished,
     ensure_training_left,
@@ -21,19 +28,12 @@ from seqmnist.checkpoints import (
     read_checkpoint,
     resolve_checkpoint,
 )
-from seqmnist.config_checks import (
-    ensure_accelerator_available,
-    ensure_model_fits_in_memory,
-    validate,
-)
-from seqmnist.errors import ConfigError
-from seqmnist.instantiate import build_callbacks, build_loggers, build_module
-from seqmnist.report import print_config_tree, print_metrics, tested_on
-from seqmnist.runtime import (
+from seqmnist.runs.process import (
     SIGTERM_WATCH,
     configure_process,
     split_threads,
 )
+from seqmnist.runs.report import as_floats, print_config_tree, print_metrics, tested_on
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
     # weights_only: a checkpoint from elsewhere cannot run code here (ours hold plain data)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
     SIGTERM_WATCH.stop_if_received()
-    metrics = _as_floats(trainer.callback_metrics)
+    metrics = as_floats(trainer.callback_metrics)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if not best:
         log.warning("No best checkpoint was saved: testing the weights as they are after training.")
     trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
     SIGTERM_WATCH.stop_if_received()
-    metrics.update(_as_floats(trainer.callback_metrics))
+    metrics.update(as_floats(trainer.callback_metrics))
     metrics["model/params"] = float(sum(p.numel() for p in module.net.parameters()))
     _fill_hparams_tab(trainer, run_config, metrics)
 
@@ -129,10 +129,6 @@ def _fill_hparams_tab(
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             logger.log_hyperparams(run_config, metrics=final)
-
-
-def _as_floats(metrics: dict[str, Any]) -> dict[str, float]:
-    return {name: float(value) for name, value in metrics.items()}
 
 
 def _parallel_jobs_setting() -> int | None:

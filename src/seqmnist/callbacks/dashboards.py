@@ -9,7 +9,7 @@ from torch import Tensor
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from seqmnist.data.sequence import SequenceView
-from seqmnist.figures import reading_figure, reading_tag
+from seqmnist.figures.reading import reading_figure, reading_tag
 
 
 class TestSetFigures(Callback):

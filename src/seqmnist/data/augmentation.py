@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from seqmnist.errors import ConfigError
+from seqmnist.arguments import ensure_valid, is_number
 
 
 class RandomAffine:
@@ -18,12 +18,14 @@ class RandomAffine:
     """
 
     def __init__(self, degrees: float = 0.0, translate: float = 0.0, scale: float = 0.0) -> None:
-        if degrees < 0 or translate < 0 or not 0 <= scale < 1:
-            raise ConfigError(
-                f"data.augmentation needs degrees >= 0, translate >= 0 and 0 <= scale < 1, got "
-                f"degrees={degrees}, translate={translate}, scale={scale}. Fix the values, or set "
-                f"data.augmentation=null to train without augmentation."
-            )
+        ensure_valid(
+            type(self).__name__,
+            [
+                ("degrees", degrees, lambda v: is_number(v) and v >= 0, "a number >= 0"),
+                ("translate", translate, lambda v: is_number(v) and v >= 0, "a number >= 0"),
+                ("scale", scale, lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+            ],
+        )
         self.degrees = degrees
         self.translate = translate
         self.scale = scale

@@ -1,4 +1,7 @@
-"""Batches sliced from tensors in memory, so the training loop does no per-image Python work."""
+"""The evaluation sets as tensors in memory: a batch is one indexing operation, a shard has no repeats.
+
+(Training batches come from `data.epochs.ResumableBatches`, which slices the same tensors.)
+"""
 
 from collections.abc import Iterator
 
@@ -9,8 +12,8 @@ from torch.utils.data import Dataset, DistributedSampler
 class InMemoryImages(Dataset[tuple[Tensor, Tensor]]):
     """Images and labels held as whole tensors; a batch is one indexing operation, not B of them.
 
-    The DataLoader's sampler still picks the indices, so shuffling, distributed sharding and
-    `limit_*_batches` keep working exactly as Lightning expects.
+    The validation and test DataLoaders' samplers still pick the indices, so distributed sharding
+    and `limit_*_batches` keep working exactly as Lightning expects.
     """
 
     def __init__(self, images: Tensor, labels: Tensor) -> None:

@@ -10,15 +10,28 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
+from seqmnist.arguments import (
+    INTEGER,
+    NUMBER,
+    POSITIVE_INTEGER,
+    POSITIVE_NUMBER,
+    InvalidArguments,
+    ensure_valid,
+    is_int,
+    one_of,
+)
 from seqmnist.data.augmentation import RandomAffine
 from seqmnist.data.batching import InMemoryImages, UnpaddedShard, keep_batch
 from seqmnist.data.checksums import MNIST_MD5, SIZE_CHECKED, Checksums
 from seqmnist.data.epochs import ResumableBatches, epoch_order
 from seqmnist.data.sequence import SIDE, SequenceView
 from seqmnist.data.sources import prepare_mnist
-from seqmnist.errors import ConfigError
 
 OFFICIAL_TRAIN_SIZE = 60_000
+_VAL_SIZE = (
+    lambda v: is_int(v) and 0 < v < OFFICIAL_TRAIN_SIZE,
+    f"an integer between 1 and {OFFICIAL_TRAIN_SIZE - 1}",
+)
 PIXEL_PERMUTATION_KEY = "pixel_permutation"
 # `data.dataset` -> the torchvision class that reads it and the checks for its raw files
 DATASETS: dict[str, tuple[type[MNIST], Checksums]] = {
@@ -59,11 +72,28 @@ class MNISTDataModule(LightningDataModule):
         augmentation: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
-        if dataset not in DATASETS:
-            raise ConfigError(
-                f"data.dataset={dataset!r} is not available. Choose one of {', '.join(DATASETS)} "
-                f"(e.g. data=fashion_mnist)."
-            )
+        split = OFFICIAL_TRAIN_SIZE - val_size if _VAL_SIZE[0](val_size) else None
+        ensure_valid(
+            "MNISTDataModule",
+            [
+                ("dataset", dataset, *one_of(DATASETS)),
+                ("val_size", val_size, *_VAL_SIZE),
+                ("batch_size", batch_size, *POSITIVE_INTEGER),
+                # larger, and every epoch would be a single step
+                (
+                    "batch_size",
+                    batch_size,
+                    lambda v: split is None or not is_int(v) or v <= split,
+                    f"at most {split or 0:,}, the training split ({OFFICIAL_TRAIN_SIZE:,} images minus "
+                    f"val_size={val_size})",
+                ),
+                ("eval_batch_size", eval_batch_size, *POSITIVE_INTEGER),
+                ("split_seed", split_seed, *INTEGER),
+                ("mean", mean, *NUMBER),
+                ("std", std, *POSITIVE_NUMBER),
+                ("permutation_seed", permutation_seed, *INTEGER),
+            ],
+        )
         self.sequence_view = SequenceView(sequence, mean, std, permutation_seed)
         self.augment = _augmentation_from(augmentation)
         if shuffle_seed is None:
@@ -98,10 +128,17 @@ class MNISTDataModule(LightningDataModule):
         reader, _ = DATASETS[self.hparams.dataset]
         train = reader(root, train=True)
         test = reader(root, train=False)
-        if not 0 < self.hparams.val_size < len(train.targets):
-            raise ConfigError(
-                f"data.val_size={self.hparams.val_size} does not fit the {len(train.targets)} training "
-                f"images in {root}: choose a value between 1 and {len(train.targets) - 1}."
+        if self.hparams.val_size >= len(
+            train.targets
+        ):  # a training file smaller than the official one
+            raise InvalidArguments(
+                type(self).__name__,
+                {
+                    "val_size": (
+                        self.hparams.val_size,
+                        f"less than the {len(train.targets)} training images in {root}",
+                    )
+                },
             )
         order = torch.randperm(
             len(train.targets), generator=torch.Generator().manual_seed(self.hparams.split_seed)
@@ -225,13 +262,19 @@ def sequence_view_of(data_cfg: Mapping[str, Any], checkpoint: Mapping[str, Any])
 
 
 def _augmentation_from(settings: Mapping[str, float] | None) -> RandomAffine | None:
+    """RandomAffine's own problems, reported as problems of this module's `augmentation`."""
     if not settings:
         return None
     try:
         return RandomAffine(**settings)
-    except TypeError as error:
-        raise ConfigError(
-            f"data.augmentation={dict(settings)} has a key RandomAffine does not take ({error}). "
-            f"Use degrees, translate (pixels) and scale, e.g. "
-            f"data.augmentation='{{degrees: 10, translate: 2, scale: 0.1}}'."
+    except (TypeError, InvalidArguments) as error:
+        raise InvalidArguments(
+            MNISTDataModule.__name__,
+            {
+                "augmentation": (
+                    dict(settings),
+                    f"degrees >= 0, translate >= 0 (pixels), 0 <= scale < 1, and no other key "
+                    f"({error}); or null for none",
+                )
+            },
         ) from error

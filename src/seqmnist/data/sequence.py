@@ -3,7 +3,7 @@
 import torch
 from torch import Tensor
 
-from seqmnist.errors import ConfigError
+from seqmnist.arguments import ensure_valid, one_of
 
 SIDE = 28
 # mode -> features per time step; the number of steps is then 784 / features
@@ -11,12 +11,8 @@ FEATURES_PER_STEP = {"rows": SIDE, "columns": SIDE, "pixels": 1, "permuted": 1}
 
 
 def features_per_step(mode: str) -> int:
-    """Input size of the network for a sequence mode (used by the model config's interpolation)."""
-    if mode not in FEATURES_PER_STEP:
-        raise ConfigError(
-            f"data.sequence={mode!r} is not a sequence mode. Choose one of "
-            f"{', '.join(FEATURES_PER_STEP)}, e.g. data.sequence=pixels."
-        )
+    """Input size of the network for a sequence mode (the `${features_per_step:}` resolver)."""
+    ensure_valid("SequenceView", [("sequence", mode, *one_of(FEATURES_PER_STEP))])
     return FEATURES_PER_STEP[mode]
 
 

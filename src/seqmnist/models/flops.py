@@ -4,9 +4,10 @@ Lightning's model summary counts FLOPs with torch's `FlopCounterMode`, which kno
 but not the fused kernels `nn.LSTM` runs on (oneDNN's LSTM layer on CPU, cuDNN's RNN on GPU):
 without these formulas an LSTM's summary says 0 FLOPs. Like torch's own formulas, these count the
 matrix products of the forward pass only, 2 FLOPs per multiply-add; gate nonlinearities are not
-counted. Registered on import of `seqmnist.models`, for ops torch has no formula of its own for.
+counted. `register_flop_formulas` adds them for the ops torch has no formula of its own for.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 from math import prod
 from typing import Any
@@ -40,7 +41,9 @@ def cudnn_rnn_flops(input_shape: Shape, weights: Sequence[Shape], *args: Any, **
     return recurrent_matmul_flops(input_shape, weights)
 
 
-def _register_missing() -> None:
+@functools.cache  # once per process
+def register_flop_formulas() -> None:
+    """Called by the LightningModule's setup; call it before `measure_flops` outside a Trainer."""
     formulas = {
         torch.ops.aten.mkldnn_rnn_layer: onednn_lstm_layer_flops,
         torch.ops.aten._cudnn_rnn: cudnn_rnn_flops,
@@ -48,6 +51,3 @@ def _register_missing() -> None:
     for op, formula in formulas.items():
         if op not in flop_registry:
             register_flop_formula(op)(formula)
-
-
-_register_missing()

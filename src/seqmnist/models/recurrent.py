@@ -3,6 +3,16 @@
 import torch
 from torch import Tensor, nn
 
+from seqmnist.arguments import (
+    BOOLEAN,
+    POSITIVE_INTEGER,
+    Predicate,
+    ensure_valid,
+    is_int,
+    is_number,
+    one_of,
+)
+
 CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 READOUTS = ("last", "mean")
 
@@ -33,12 +43,25 @@ class RecurrentClassifier(nn.Module):
         forget_bias: float | None = None,
     ) -> None:
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
-        if readout not in READOUTS:
-            raise ValueError(f"unknown readout {readout!r}; choose one of {', '.join(READOUTS)}")
-        if forget_bias is not None and cell != "lstm":
-            raise ValueError(f"forget_bias needs an LSTM; a {cell} has no forget gate")
+        ensure_valid(
+            "RecurrentClassifier",
+            [
+                ("input_size", input_size, *POSITIVE_INTEGER),
+                ("hidden", hidden, *POSITIVE_INTEGER),
+                ("layers", layers, *POSITIVE_INTEGER),
+                ("dropout", dropout, lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+                (
+                    "num_classes",
+                    num_classes,
+                    lambda v: is_int(v) and v > 1,
+                    "an integer of at least 2",
+                ),
+                ("cell", cell, *one_of(CELLS)),
+                ("bidirectional", bidirectional, *BOOLEAN),
+                ("readout", readout, *one_of(READOUTS)),
+                ("forget_bias", forget_bias, *_forget_bias_rule(cell)),
+            ],
+        )
         self.num_classes = num_classes
         self.readout = readout
         self.bidirectional = bidirectional
@@ -94,3 +117,10 @@ class RecurrentClassifier(nn.Module):
             steps = torch.arange(1, len(outputs) + 1, device=outputs.device, dtype=outputs.dtype)
             outputs = outputs.cumsum(dim=0) / steps.view(-1, 1, 1)
         return self.head(self.output_dropout(outputs))
+
+
+def _forget_bias_rule(cell: str) -> tuple[Predicate, str]:
+    """Only an LSTM has a forget gate to set."""
+    if cell == "lstm":
+        return (lambda v: v is None or is_number(v)), "a number or null"
+    return (lambda v: v is None), f"null, because cell={cell!r} has no forget gate (or cell=lstm)"

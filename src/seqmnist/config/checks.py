@@ -1,27 +1,18 @@
 """Reject impossible settings before any work starts, with the key, the value and what is allowed."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from seqmnist.data.datamodule import DATASETS, OFFICIAL_TRAIN_SIZE
-from seqmnist.data.sequence import FEATURES_PER_STEP
+from seqmnist.arguments import POSITIVE_NUMBER, InvalidArguments, is_int
 from seqmnist.errors import ConfigError
-from seqmnist.models.recurrent import CELLS, READOUTS
 
 _ABSENT = object()
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -31,53 +22,26 @@ class Rule:
     allowed: str
 
 
-def _one_of(choices: Iterable[str]) -> tuple[Callable[[Any], bool], str]:
-    """`holds` and `allowed` for a setting that must be one of `choices`."""
-    names = tuple(choices)
-    return lambda v: v in names, f"one of {', '.join(names)}"
-
-
+# settings read by torch, Lightning or the entry points, not by a constructor of this package;
+# `data` and `model` settings are checked by the classes they configure (`_constructor_problems`)
 RULES: tuple[Rule, ...] = (
-    Rule("data.dataset", *_one_of(DATASETS)),
-    Rule("data.sequence", *_one_of(FEATURES_PER_STEP)),
-    Rule("data.permutation_seed", _is_int, "an integer"),
-    Rule("model.cell", *_one_of(CELLS)),
-    Rule("model.readout", *_one_of(READOUTS)),
-    Rule("model.bidirectional", lambda v: isinstance(v, bool), "true or false"),
-    # None only where data.sequence is unknown, which its own rule reports
-    Rule("model.input_size", lambda v: v is None or (_is_int(v) and v > 0), "a positive integer"),
-    Rule("model.hidden", lambda v: _is_int(v) and v > 0, "a positive integer"),
-    Rule("model.layers", lambda v: _is_int(v) and v > 0, "a positive integer"),
-    Rule("model.dropout", lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
-    Rule("model.forget_bias", lambda v: v is None or _is_number(v), "a number or null"),
-    Rule("model.num_classes", lambda v: _is_int(v) and v > 1, "an integer of at least 2"),
-    Rule("data.batch_size", lambda v: _is_int(v) and v > 0, "a positive integer"),
-    Rule("data.eval_batch_size", lambda v: _is_int(v) and v > 0, "a positive integer"),
-    Rule(
-        "data.val_size",
-        lambda v: _is_int(v) and 0 < v < OFFICIAL_TRAIN_SIZE,
-        f"an integer between 1 and {OFFICIAL_TRAIN_SIZE - 1}",
-    ),
-    Rule("data.split_seed", _is_int, "an integer"),
-    Rule("data.std", lambda v: _is_number(v) and v > 0, "a positive number"),
-    Rule("data.mean", _is_number, "a number"),
-    Rule("optimizer.lr", lambda v: _is_number(v) and v > 0, "a positive number"),
-    Rule("seed", lambda v: v is None or _is_int(v), "an integer or null"),
-    Rule("threads", lambda v: v is None or (_is_int(v) and v > 0), "a positive integer or null"),
+    Rule("optimizer.lr", *POSITIVE_NUMBER),
+    Rule("seed", lambda v: v is None or is_int(v), "an integer or null"),
+    Rule("threads", lambda v: v is None or (is_int(v) and v > 0), "a positive integer or null"),
     # a run that trains nothing would test untrained weights and print them as a result
     Rule(
         "trainer.max_epochs",
-        lambda v: v is None or (_is_int(v) and (v > 0 or v == -1)),
+        lambda v: v is None or (is_int(v) and (v > 0 or v == -1)),
         "a positive integer, -1 (no limit) or null (Lightning's default)",
     ),
     Rule(
         "trainer.max_steps",
-        lambda v: _is_int(v) and (v > 0 or v == -1),
+        lambda v: is_int(v) and (v > 0 or v == -1),
         "a positive integer, or -1 (no limit)",
     ),
     Rule(
         "trainer.limit_train_batches",
-        lambda v: (_is_int(v) and v > 0) or (isinstance(v, float) and 0 < v <= 1),
+        lambda v: (is_int(v) and v > 0) or (isinstance(v, float) and 0 < v <= 1),
         "a positive number of batches, or a fraction in (0, 1]",
     ),
 )
@@ -85,29 +49,14 @@ RULES: tuple[Rule, ...] = (
 
 def validate(cfg: DictConfig) -> None:
     """Raise one ConfigError listing every broken setting, so a user fixes them all in one go."""
-    problems = []
-    for rule in RULES:
-        value = OmegaConf.select(cfg, rule.key, default=_ABSENT)
-        if value is not _ABSENT and not rule.holds(value):
-            problems.append(f"{rule.key}={value!r} is invalid (allowed: {rule.allowed})")
-    cell = OmegaConf.select(cfg, "model.cell", default="lstm")
-    if OmegaConf.select(cfg, "model.forget_bias") is not None and cell != "lstm":
-        problems.append(
-            f"model.forget_bias is set but model.cell={cell!r} has no forget gate "
-            f"(use model.cell=lstm, or model.forget_bias=null)"
-        )
-    batch_size, val_size = (OmegaConf.select(cfg, f"data.{k}") for k in ("batch_size", "val_size"))
-    split = (
-        OFFICIAL_TRAIN_SIZE - val_size
-        if _is_int(val_size) and 0 < val_size < OFFICIAL_TRAIN_SIZE
-        else None
-    )
-    if split is not None and _is_int(batch_size) and batch_size > split:
-        problems.append(
-            f"data.batch_size={batch_size} is larger than the training split ({split:,} images: "
-            f"{OFFICIAL_TRAIN_SIZE:,} minus data.val_size={val_size}), so every epoch would be a "
-            f"single step (choose at most {split})"
-        )
+    problems = [
+        f"{rule.key}={value!r} is invalid (allowed: {rule.allowed})"
+        for rule in RULES
+        if (value := OmegaConf.select(cfg, rule.key, default=_ABSENT)) is not _ABSENT
+        and not rule.holds(value)
+    ]
+    problems += _constructor_problems("data", lambda: instantiate(cfg.data))
+    problems += _constructor_problems("model", lambda: _build_net_shapes(cfg.model))
     if _unbounded(cfg) and cfg.get("scheduler"):
         problems.append(
             "trainer.max_epochs=-1 with trainer.max_steps=-1 trains without end, but the "
@@ -120,6 +69,29 @@ def validate(cfg: DictConfig) -> None:
             + "; ".join(problems)
             + ". Fix the override on the command line or in the config file it comes from."
         )
+
+
+def _constructor_problems(group: str, build: Callable[[], object]) -> list[str]:
+    """What the class a config group instantiates refuses, named by the group's config keys."""
+    try:
+        build()
+    except InstantiationException as wrapped:  # Hydra wraps what a constructor raises
+        error = wrapped.__cause__
+        if not isinstance(error, InvalidArguments):
+            raise
+        return [
+            f"{group}.{name}={value!r} is invalid (allowed: {allowed})"
+            for name, (value, allowed) in error.problems.items()
+        ]
+    return []
+
+
+def _build_net_shapes(model_cfg: DictConfig) -> torch.nn.Module:
+    """The network on the meta device: its checks run, nothing is allocated."""
+    input_size = OmegaConf.select(model_cfg, "input_size", throw_on_resolution_failure=False)
+    with torch.device("meta"):
+        # an input size that cannot be resolved comes from data.sequence, which the data check names
+        return instantiate(model_cfg, input_size=28 if input_size is None else input_size)
 
 
 def _unbounded(cfg: DictConfig) -> bool:
@@ -137,8 +109,7 @@ _TRAINING_BYTES_PER_PARAMETER = 4 * 4
 def ensure_model_fits_in_memory(model_cfg: DictConfig) -> None:
     """Refuse a network whose weights, gradients and optimizer state alone exceed this machine's
     free memory, naming its size settings, instead of an allocator error from deep inside torch."""
-    with torch.device("meta"):  # shapes only: nothing is allocated
-        net = instantiate(model_cfg)
+    net = _build_net_shapes(model_cfg)
     parameters = sum(parameter.numel() for parameter in net.parameters())
     needed, available = parameters * _TRAINING_BYTES_PER_PARAMETER, available_memory_bytes()
     if available is not None and needed > available:

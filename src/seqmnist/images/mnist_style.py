@@ -29,9 +29,9 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchvision.transforms.functional import resize
 
+from seqmnist.data.sequence import SIDE
 from seqmnist.errors import DataError
 
-MNIST_SIDE = 28
 DIGIT_BOX = 20
 # MNIST's centre of mass, in pixel indices (measured on the official test set: 13.99, 14.01)
 MNIST_CENTRE = 14.0
@@ -129,7 +129,7 @@ def prepare_by_resizing(grey: Tensor) -> Tensor:
     square = torch.zeros(side, side)
     top, left = (side - height) // 2, (side - width) // 2
     square[top : top + height, left : left + width] = ink
-    return _as_bytes(resize(square[None], [MNIST_SIDE, MNIST_SIDE], antialias=True)[0])
+    return _as_bytes(resize(square[None], [SIDE, SIDE], antialias=True)[0])
 
 
 PREPARATIONS: dict[str, Callable[[Tensor], Tensor]] = {
@@ -220,9 +220,9 @@ def _centred_by_mass(digit: Tensor) -> Tensor:
     mass = digit.sum()
     centre_row = float((digit.sum(dim=1) * torch.arange(height)).sum() / mass)
     centre_column = float((digit.sum(dim=0) * torch.arange(width)).sum() / mass)
-    top = min(max(round(MNIST_CENTRE - centre_row), 0), MNIST_SIDE - height)
-    left = min(max(round(MNIST_CENTRE - centre_column), 0), MNIST_SIDE - width)
-    field = torch.zeros(MNIST_SIDE, MNIST_SIDE)
+    top = min(max(round(MNIST_CENTRE - centre_row), 0), SIDE - height)
+    left = min(max(round(MNIST_CENTRE - centre_column), 0), SIDE - width)
+    field = torch.zeros(SIDE, SIDE)
     field[top : top + height, left : left + width] = digit
     return _as_bytes(field)
 

@@ -1,4 +1,4 @@
-"""Save a run's TensorBoard figures as PNG files: `python -m seqmnist.export_figures <run folder> <out folder>`.
+"""Save a run's TensorBoard figures as PNG files: `python -m seqmnist.figures.export <run folder> <out folder>`.
 
 For reports and the README; TensorBoard itself shows the same images under IMAGES.
 """

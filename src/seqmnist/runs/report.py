@@ -1,7 +1,9 @@
 """What a run prints at the end: the numbers exactly as they were logged."""
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from lightning.pytorch import Trainer
 from lightning.pytorch.utilities import rank_zero_only
@@ -16,6 +18,11 @@ from rich.tree import Tree
 log = logging.getLogger(__name__)
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
+
+
+def as_floats(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """Logged metrics (tensors) as plain numbers, for result.json and the printed table."""
+    return {name: float(value) for name, value in metrics.items()}
 
 
 def print_metrics(

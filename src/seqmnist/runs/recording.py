@@ -1,6 +1,5 @@
-"""Shared by the entry points: record every run's outcome; user errors become one paragraph."""
+"""Every run's outcome in `result.json`; a user error ends the run as one paragraph and exit code 2."""
 
-import importlib.util
 import logging
 import signal
 import sys
@@ -14,9 +13,10 @@ from hydra.types import RunMode
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from seqmnist.errors import ConfigError, SeqmnistError
-from seqmnist.results import COMPLETED, FAILED, RunResult, write_result
-from seqmnist.runtime import SIGTERM_WATCH, device_of
+from seqmnist.config.resolvers import register_resolvers
+from seqmnist.errors import ConfigError, SeqmnistError, one_line
+from seqmnist.runs.process import SIGTERM_WATCH, device_of
+from seqmnist.runs.results import COMPLETED, FAILED, RunResult, write_result
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ def run_recorded(task: Task, cfg: DictConfig) -> dict[str, float] | None:
     output_dir = Path(hydra.runtime.output_dir)
     overrides = list(hydra.overrides.task)
     started = time.perf_counter()
+    # jobs of the joblib and submitit launchers run in processes that never ran the entry script
+    register_resolvers()
     try:
         SIGTERM_WATCH.install()
         _ensure_mandatory_values(cfg, script=hydra.job.name)
@@ -88,7 +90,7 @@ def _as_user_error(error: BaseException) -> BaseException:
     """Running out of memory is the user's setting, not a bug: say which settings to lower."""
     text = str(error)
     if isinstance(error, MemoryError | torch.OutOfMemoryError) or "can't allocate memory" in text:
-        detail = " ".join(text.split())[:200]
+        detail = one_line(text, 200)
         return SeqmnistError(
             f"Ran out of memory ({type(error).__name__}: {detail}). Lower data.batch_size or "
             f"data.eval_batch_size, or model.hidden / model.layers, and run again."
@@ -99,7 +101,7 @@ def _as_user_error(error: BaseException) -> BaseException:
 def _failure_reason(error: BaseException) -> str:
     if isinstance(error, SIGTERMException):
         return "SIGTERMException: terminated by SIGTERM before the run finished"
-    return f"{type(error).__name__}: {' '.join(str(error).split())}"
+    return f"{type(error).__name__}: {one_line(error)}"
 
 
 def _report_failure(error: BaseException, in_sweep: bool) -> None:
@@ -113,53 +115,3 @@ def _report_failure(error: BaseException, in_sweep: bool) -> None:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(USER_ERROR_EXIT_CODE) from None
     raise error
-
-
-# options whose Hydra plugin is an optional extra of this package: option -> (plugin module, extra)
-PLUGIN_OPTIONS = {
-    "hparams_search=optuna": ("hydra_plugins.hydra_optuna_sweeper", "optuna"),
-    "hydra/launcher=joblib": ("hydra_plugins.hydra_joblib_launcher", "joblib"),
-    "hydra/launcher=local_parallel": ("hydra_plugins.hydra_joblib_launcher", "joblib"),
-    "hydra/launcher=submitit_local": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
-    "hydra/launcher=submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
-    "cluster=slurm_ddp": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
-}
-
-
-def check_command_line(arguments: list[str]) -> None:
-    """Catch what Hydra would report badly: a value with a space (its lexer error does not say the
-    value needs quotes inside the argument) and an option whose plugin extra is not installed (it
-    says the config cannot be found, not what to install)."""
-    previous = ""
-    for argument in arguments:
-        if argument in PLUGIN_OPTIONS and not _installed(PLUGIN_OPTIONS[argument][0]):
-            extra = PLUGIN_OPTIONS[argument][1]
-            _refuse_command_line(
-                f"{argument} needs a Hydra plugin that is an optional extra of seqmnist: install "
-                f"it with pip install -e '.[{extra}]' (or '.[all]' for every sweeper and launcher)"
-            )
-        key, has_value, value = argument.partition("=")
-        if has_value and " " in value and value[:1] not in "'\"[{(":
-            _refuse_command_line(
-                f"the value of {key} contains a space; Hydra needs such a value quoted inside the "
-                f"argument: '{key}=\"{value}\"'"
-            )
-        if not has_value and not argument.startswith("-") and "=" in previous:
-            key, _, value = previous.partition("=")
-            _refuse_command_line(
-                f"'{argument}' is not an override (key=value). If it is the rest of a value with "
-                f"a space, quote the whole value inside the argument: '{key}=\"{value} {argument}\"'"
-            )
-        previous = argument
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # no plugin at all: the hydra_plugins namespace does not exist
-        return False
-
-
-def _refuse_command_line(problem: str) -> None:
-    print(f"error: {problem}", file=sys.stderr)
-    raise SystemExit(USER_ERROR_EXIT_CODE)

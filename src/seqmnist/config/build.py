@@ -1,4 +1,5 @@
-"""Turn composed config groups into objects: the only place that knows the config's shape."""
+"""The LightningModule, callbacks and loggers from their config groups (data and trainer are
+instantiated directly from theirs)."""
 
 import logging
 from typing import Any

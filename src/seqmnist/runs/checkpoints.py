@@ -8,8 +8,8 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from seqmnist.callbacks.run_config import RUN_CONFIG_KEY
-from seqmnist.errors import CheckpointError
-from seqmnist.results import COMPLETED, RESULT_FILE, read_result
+from seqmnist.errors import CheckpointError, one_line
+from seqmnist.runs.results import COMPLETED, RESULT_FILE, read_result
 
 LATEST = "latest"
 # the task whose runs write checkpoints: where eval.py and predict.py look for `latest`
@@ -28,7 +28,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     except Exception as error:  # torch raises several unrelated types for unreadable files
         raise CheckpointError(
             f"{path} cannot be read as a checkpoint ({type(error).__name__}: "
-            f"{' '.join(str(error).split())[:200]}). Pass a .ckpt file written by train.py."
+            f"{one_line(error, 200)}). Pass a .ckpt file written by train.py."
         ) from error
     if not isinstance(checkpoint, dict) or RUN_CONFIG_KEY not in checkpoint:
         raise CheckpointError(

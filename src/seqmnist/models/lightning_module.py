@@ -13,8 +13,9 @@ from torchmetrics import MaxMetric, MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from seqmnist.errors import ConfigError
-from seqmnist.precision import ensure_precision_suits_rnn
-from seqmnist.runtime import release_process_group_at_exit
+from seqmnist.models.flops import register_flop_formulas
+from seqmnist.models.precision import ensure_precision_suits_rnn
+from seqmnist.runs.process import release_process_group_at_exit
 
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[..., LRScheduler]
@@ -67,8 +68,8 @@ class SequenceClassifierModule(LightningModule):
         checkpoint in one line: the network, optimizer and schedule, which Lightning cannot store
         as hyperparameters, are rebuilt from the run config stored beside the weights."""
         # imported here: both modules import this one
-        from seqmnist.checkpoints import read_checkpoint, run_config_of
-        from seqmnist.instantiate import module_arguments
+        from seqmnist.config.build import module_arguments
+        from seqmnist.runs.checkpoints import read_checkpoint, run_config_of
 
         run_cfg = run_config_of(read_checkpoint(Path(checkpoint_path)))
         arguments = {**module_arguments(run_cfg), **kwargs}
@@ -82,6 +83,8 @@ class SequenceClassifierModule(LightningModule):
     def setup(self, stage: str) -> None:
         # runs in every DDP worker process, which is where a process group exists
         release_process_group_at_exit()
+        # before the model summary Lightning prints at fit start, which counts FLOPs
+        register_flop_formulas()
         ensure_precision_suits_rnn(
             self.net, str(self.trainer.precision), self.trainer.strategy.root_device.type
         )

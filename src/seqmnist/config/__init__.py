@@ -1,0 +1,1 @@
+"""From the composed Hydra config to objects: its resolvers, its checks, and building from it."""

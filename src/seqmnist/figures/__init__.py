@@ -1,0 +1,1 @@
+"""Matplotlib figures of how the network reads, and their export from TensorBoard to PNG."""

@@ -1,0 +1,1 @@
+"""Your own pictures as MNIST-style 28x28 digits, for predict.py."""

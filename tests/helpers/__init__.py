@@ -1,0 +1,1 @@
+"""What several test modules share: synthetic datasets, running the CLI, composing configs."""

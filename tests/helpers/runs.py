@@ -1,0 +1,117 @@
+"""Running train.py, eval.py and predict.py as a user would, and composing their configs."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from seqmnist.training import train
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = REPO_ROOT / "configs"
+# real MNIST is fetched once into the repository's data folder and shared by every test that needs it
+REAL_DATA_DIR = REPO_ROOT / "data"
+
+QUICK = ["trainer=cpu", "model.hidden=16", "data.batch_size=32", "data.eval_batch_size=25"]
+
+
+def printed_metric(output: str, name: str) -> float:
+    match = re.search(rf"{re.escape(name)}\s*│\s*([0-9.]+)\s*│", output)
+    assert match, f"{name} not printed in:\n{output}"
+    return float(match.group(1))
+
+
+TINY_RUN = [*QUICK, "logger=none", "trainer.max_epochs=1"]
+
+
+def result_of(run_dir: Path) -> dict:
+    return json.loads((run_dir / "result.json").read_text())
+
+
+def only_run(root: Path, task: str = "train") -> Path:
+    (run_dir,) = (root / "logs" / task / "runs").iterdir()
+    return run_dir
+
+
+def options(group: str) -> list[str]:
+    return sorted(path.stem for path in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        return compose("train", overrides=[f"paths.output_dir={tmp_path}", *overrides])
+
+
+def cli_command(script: str, *overrides: str) -> list[str]:
+    return [sys.executable, str(REPO_ROOT / script), *overrides]
+
+
+def cli_env(root: Path) -> dict[str, str]:
+    """The user's environment, with data and logs under `root` instead of the repository."""
+    return {**os.environ, "SEQMNIST_ROOT": str(root), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+
+
+def run_cli(
+    script: str, *overrides: str, root: Path, timeout: float = 600, test_callbacks: bool = False
+) -> subprocess.CompletedProcess:
+    """Run `python <script> overrides...` as a user would, with logs under `root`.
+
+    `test_callbacks` lets overrides name callbacks from tests/helpers (`helpers.interrupting.SigtermAtStep`).
+    """
+    env = cli_env(root)
+    if test_callbacks:
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).parents[1]), env.get("PYTHONPATH")])
+        )
+    return subprocess.run(
+        cli_command(script, *overrides),
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def train_then_evaluate(
+    root: Path, data, *overrides: str, test_callbacks: bool = False
+) -> tuple[float, float, Path]:
+    """Train through the CLI, then eval.py its best checkpoint: (printed train, printed eval, run folder).
+
+    The printed accuracy must be strictly between 0 and 1, so that agreeing with eval.py is not
+    met trivially (an untrained or saturated model agrees with anything).
+    """
+    trained = run_cli(
+        "train.py", *overrides, *data.overrides(), root=root, test_callbacks=test_callbacks
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert 0 < printed_metric(trained.stdout, "test/acc") < 1
+    run_dir = next((root / "logs" / "train" / "runs").iterdir())
+    best = next((run_dir / "checkpoints").glob("epoch_*.ckpt"))
+    evaluated = run_cli(
+        "eval.py", f"ckpt_path={best}", f"paths.data_dir={data.root}", "trainer=cpu", root=root
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    return (
+        printed_metric(trained.stdout, "test/acc"),
+        printed_metric(evaluated.stdout, "test/acc"),
+        run_dir,
+    )
+
+
+def train_synthetic(output_dir, synthetic, *overrides):
+    log_dir = output_dir.parents[2]  # <root>/logs/train/runs/<name> -> <root>/logs
+    cfg = compose_train(
+        output_dir,
+        *QUICK,
+        *synthetic.overrides(),
+        "logger=none",
+        f"paths.log_dir={log_dir}",
+        *overrides,
+    )
+    return train(cfg)
