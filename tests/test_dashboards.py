@@ -10,6 +10,9 @@ import urllib.request
 
 import pytest
 from helpers.runs import QUICK, printed_metric, run_cli
+from helpers.synthetic import write_synthetic_mnist
+
+from seqmnist.figures.export import export_figures
 
 
 def free_port() -> int:
@@ -73,12 +76,15 @@ class TensorBoardServer:
         self.process.wait(timeout=30)
 
 
-@pytest.fixture
-def trained_run(tmp_path, synthetic_mnist):
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One run for the whole module: its tests only read what it wrote."""
+    tmp_path = tmp_path_factory.mktemp("dashboards")
+    synthetic = write_synthetic_mnist(tmp_path / "data")
     # a tiny dataset has fewer steps than the default logging interval
     overrides = [
         *QUICK,
-        *synthetic_mnist.overrides(),
+        *synthetic.overrides(),
         "trainer.max_epochs=2",
         "trainer.log_every_n_steps=1",
     ]
@@ -127,8 +133,6 @@ def test_hparams_tab_lists_the_runs_settings_and_final_metrics(tensorboard):
 
 
 def test_figures_export_as_png_files(trained_run, tmp_path):
-    from seqmnist.figures.export import export_figures
-
     run_dir = next(trained_run[0].glob("runs/*/tensorboard"))
     written = export_figures(run_dir, tmp_path / "figures")
     assert {path.name for path in written} == {

@@ -1,7 +1,5 @@
-"""Every sequence mode x cell x dataset trains end to end; a permuted run's pixel order travels
+"""Every sequence mode, cell and dataset trains end to end with each of the others; a permuted run's pixel order travels
 with its checkpoint to eval and predict."""
-
-import itertools
 
 import pytest
 import torch
@@ -20,9 +18,17 @@ MODES = ("rows", "columns", "pixels", "permuted")
 CELLS = ("lstm", "gru", "rnn")
 
 
-@pytest.mark.parametrize(
-    ("dataset", "mode", "cell"), list(itertools.product(DATASETS, MODES, CELLS))
-)
+# every mode with every cell, every mode with every dataset and every cell with every dataset
+# (a Latin square: 12 runs instead of all 36 combinations; the dataset only changes which
+# torchvision class reads the files, the mode and cell decide the network's shapes)
+PAIRWISE = [
+    (list(DATASETS)[(m + c) % len(DATASETS)], mode, cell)
+    for m, mode in enumerate(MODES)
+    for c, cell in enumerate(CELLS)
+]
+
+
+@pytest.mark.parametrize(("dataset", "mode", "cell"), PAIRWISE)
 def test_every_dataset_mode_and_cell_fits_and_tests(tmp_path, dataset, mode, cell):
     data = write_synthetic_mnist(tmp_path / "data", dataset=DATASETS[dataset])
     cfg = compose_train(

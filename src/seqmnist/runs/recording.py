@@ -6,12 +6,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from seqmnist.config.resolvers import register_resolvers
 from seqmnist.errors import ConfigError, SeqmnistError, one_line
@@ -80,10 +81,20 @@ _MANDATORY_EXAMPLES = {
 
 
 def _ensure_mandatory_values(cfg: DictConfig, script: str) -> None:
-    missing = sorted(OmegaConf.missing_keys(cfg))
+    missing = sorted(_missing_keys(OmegaConf.to_container(cfg, resolve=False)))
     if missing:
         examples = "; ".join(_MANDATORY_EXAMPLES.get(key, f"{key}=<value>") for key in missing)
         raise ConfigError(f"python {script}.py needs {', '.join(missing)}: pass {examples}.")
+
+
+def _missing_keys(node: Any, prefix: str = "") -> list[str]:
+    """Keys still at `???`, found without resolving interpolations (`OmegaConf.missing_keys`
+    resolves them, and a resolver refusing a bad setting would pre-empt the check naming its key)."""
+    if isinstance(node, dict):
+        return [
+            key for name, value in node.items() for key in _missing_keys(value, f"{prefix}{name}.")
+        ]
+    return [prefix.rstrip(".")] if node == MISSING else []
 
 
 def _as_user_error(error: BaseException) -> BaseException:
