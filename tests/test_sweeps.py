@@ -49,10 +49,10 @@ def summary_rows(root: Path) -> list[dict[str, str]]:
 def test_grid_sweep_runs_every_combination_in_its_own_folder_and_summarises_them(
     tmp_path, synthetic_mnist
 ):
-    grid = ["model.hidden=8,16,32", "model.layers=1,2", "optimizer=adadelta,momentum"]
+    grid = ["model.hidden=8,16", "model.layers=1,2", "optimizer=adadelta,momentum"]
     result = run_cli("train.py", "-m", *grid, *TINY, *synthetic_mnist.overrides(), root=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Sweep summary (12 jobs, 0 failed)" in result.stdout
+    assert "Sweep summary (8 jobs, 0 failed)" in result.stdout
     assert "| job | status | swept |" in result.stdout
 
     rows = summary_rows(tmp_path)
@@ -66,7 +66,7 @@ def test_grid_sweep_runs_every_combination_in_its_own_folder_and_summarises_them
     }
     expected = {
         (f"model.hidden={h}", f"model.layers={n}", f"optimizer={o}")
-        for h in (8, 16, 32)
+        for h in (8, 16)
         for n in (1, 2)
         for o in ("adadelta", "momentum")
     }

@@ -1,4 +1,4 @@
-"""The network (plain nn.Module) and the LightningModule that trains it."""
+"""The network, the LightningModule that trains it, its schedules, FLOP formulas and precisions."""
 
 from seqmnist.models.lightning_module import SequenceClassifierModule
 from seqmnist.models.recurrent import RecurrentClassifier
