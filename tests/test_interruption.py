@@ -171,3 +171,38 @@ def test_under_ddp_every_rank_resumes_its_own_random_stream(tmp_path, synthetic_
         continued[rank] = lines[resumed_at][1]
     assert saved[0] != saved[1]
     assert continued == saved
+
+
+def test_a_run_without_seed_resumes_the_batch_order_it_drew(tmp_path, synthetic_mnist):
+    samples = tmp_path / "samples"
+    run = [
+        *QUICK,
+        *synthetic_mnist.overrides(),
+        "seed=null",
+        "logger=none",
+        "scheduler=none",
+        "trainer.max_epochs=2",
+        "+callbacks.record._target_=helpers.recording.RecordTrainingSamples",
+        f"+callbacks.record.folder={samples}",
+    ]
+    stopped = run_cli(
+        "train.py",
+        *run,
+        "+callbacks.sigterm._target_=helpers.interrupting.SigtermAtStep",
+        "+callbacks.sigterm.step=10",
+        root=tmp_path,
+        test_callbacks=True,
+    )
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr[-2000:]
+    interrupted = next(tmp_path.glob("logs/train/runs/*/checkpoints/interrupted.ckpt"))
+    resumed = run_cli(
+        "train.py", *run, f"ckpt_path={interrupted}", root=tmp_path, test_callbacks=True
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+    per_epoch: dict[str, list[str]] = {}
+    for line in (samples / "rank0.txt").read_text().splitlines():
+        epoch, fingerprint = line.split()
+        per_epoch.setdefault(epoch, []).append(fingerprint)
+    # epoch 1, trained partly before the stop and partly after: every sample once, none repeated
+    assert len(per_epoch["1"]) == len(set(per_epoch["1"])) == len(per_epoch["0"])

@@ -51,7 +51,8 @@ class MNISTDataModule(LightningDataModule):
     ({degrees, translate, scale}), training batches are first randomly rotated, scaled and shifted
     per image (`RandomAffine`); validation and test images never are.
     Training batches follow `epoch_order` (torch's DistributedSampler), so `shuffle_seed` fixes the order of every epoch and a
-    resumed run continues it. `shuffle_seed=None` draws one from torch's generator.
+    resumed run continues it. `shuffle_seed=None` draws one from torch's generator (a resumed run
+    continues the seed its checkpoint drew).
     """
 
     def __init__(
@@ -96,6 +97,8 @@ class MNISTDataModule(LightningDataModule):
         )
         self.sequence_view = SequenceView(sequence, mean, std, permutation_seed)
         self.augment = _augmentation_from(augmentation)
+        # a drawn seed gives way to the one a resumed checkpoint was trained with (load_state_dict)
+        self._shuffle_seed_drawn = shuffle_seed is None
         if shuffle_seed is None:
             shuffle_seed = int(torch.randint(2**31, ()).item())
         self.save_hyperparameters(logger=False)
@@ -192,6 +195,9 @@ class MNISTDataModule(LightningDataModule):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._train_position_to_resume = state_dict.get("train_batches")
+        if self._train_position_to_resume is not None and self._shuffle_seed_drawn:
+            # shuffle_seed=None resumes the order the checkpoint's run drew, not a new one
+            self.hparams.shuffle_seed = self._train_position_to_resume["seed"]
         self.sequence_view.adopt_permutation(state_dict.get(PIXEL_PERMUTATION_KEY))
 
     def val_dataloader(self) -> DataLoader:
