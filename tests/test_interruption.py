@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers.recording import samples_per_epoch
 from helpers.runs import QUICK, cli_command, cli_env, run_cli
 
 
@@ -200,9 +201,6 @@ def test_a_run_without_seed_resumes_the_batch_order_it_drew(tmp_path, synthetic_
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
 
-    per_epoch: dict[str, list[str]] = {}
-    for line in (samples / "rank0.txt").read_text().splitlines():
-        epoch, fingerprint = line.split()
-        per_epoch.setdefault(epoch, []).append(fingerprint)
+    per_epoch = samples_per_epoch(samples)
     # epoch 1, trained partly before the stop and partly after: every sample once, none repeated
     assert len(per_epoch["1"]) == len(set(per_epoch["1"])) == len(per_epoch["0"])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from helpers.recording import samples_per_epoch
 from helpers.runs import QUICK, run_cli, train_then_evaluate
 from helpers.synthetic import write_synthetic_mnist
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -190,14 +191,7 @@ def test_ddp_sim_with_the_default_logger_and_callbacks_tests_like_a_single_proce
 def assert_two_ranks_train_on_disjoint_halves(samples: Path, training_images: int) -> None:
     """In each of the two epochs, rank 0 and rank 1 trained on disjoint halves of the images."""
     for epoch in ("0", "1"):
-        shards = [
-            [
-                line.split()[1]
-                for line in (samples / f"rank{rank}.txt").read_text().splitlines()
-                if line.split()[0] == epoch
-            ]
-            for rank in (0, 1)
-        ]
+        shards = [samples_per_epoch(samples, rank)[epoch] for rank in (0, 1)]
         assert [len(shard) for shard in shards] == [training_images // 2] * 2
         assert len(set(shards[0]) | set(shards[1])) == training_images
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers.recording import samples_per_epoch
 from helpers.runs import (
     QUICK,
     cli_command,
@@ -355,9 +356,6 @@ def test_debug_overfit_trains_on_the_same_batches_every_epoch(tmp_path, syntheti
         f"+callbacks.record.folder={samples}",
     ]
     train(compose_train(tmp_path, *overrides))
-    per_epoch: dict[str, list[str]] = {}
-    for line in (samples / "rank0.txt").read_text().splitlines():
-        epoch, fingerprint = line.split()
-        per_epoch.setdefault(epoch, []).append(fingerprint)
+    per_epoch = samples_per_epoch(samples)
     assert len(per_epoch["0"]) == 3 * 32  # three batches of data.batch_size=32
     assert per_epoch["1"] == per_epoch["0"] and per_epoch["2"] == per_epoch["0"]

@@ -27,6 +27,15 @@ class RecordTrainingSamples(Callback):
                 record.write(f"{trainer.current_epoch} {hashlib.sha1(pixels).hexdigest()}\n")
 
 
+def samples_per_epoch(folder: Path, rank: int = 0) -> dict[str, list[str]]:
+    """What `RecordTrainingSamples` wrote for `rank`: epoch -> fingerprints in training order."""
+    per_epoch: dict[str, list[str]] = {}
+    for line in (folder / f"rank{rank}.txt").read_text().splitlines():
+        epoch, fingerprint = line.split()
+        per_epoch.setdefault(epoch, []).append(fingerprint)
+    return per_epoch
+
+
 class RecordRandomState(Callback):
     """Gives every rank its own random stream, then writes `<event> <hash of torch's CPU state>`
     lines to `<folder>/rank<r>.txt`: `saved` whenever a checkpoint is made, `resumed` at the first

@@ -16,6 +16,7 @@ from seqmnist.arguments import (
     POSITIVE_INTEGER,
     POSITIVE_NUMBER,
     InvalidArguments,
+    Predicate,
     ensure_valid,
     is_int,
     one_of,
@@ -73,21 +74,13 @@ class MNISTDataModule(LightningDataModule):
         augmentation: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
-        split = OFFICIAL_TRAIN_SIZE - val_size if _VAL_SIZE[0](val_size) else None
         ensure_valid(
             "MNISTDataModule",
             [
                 ("dataset", dataset, *one_of(DATASETS)),
                 ("val_size", val_size, *_VAL_SIZE),
                 ("batch_size", batch_size, *POSITIVE_INTEGER),
-                # larger, and every epoch would be a single step
-                (
-                    "batch_size",
-                    batch_size,
-                    lambda v: split is None or not is_int(v) or v <= split,
-                    f"at most {split or 0:,}, the training split ({OFFICIAL_TRAIN_SIZE:,} images minus "
-                    f"val_size={val_size})",
-                ),
+                *_batch_fits_split(batch_size, val_size),
                 ("eval_batch_size", eval_batch_size, *POSITIVE_INTEGER),
                 ("split_seed", split_seed, *INTEGER),
                 ("mean", mean, *NUMBER),
@@ -131,9 +124,8 @@ class MNISTDataModule(LightningDataModule):
         reader, _ = DATASETS[self.hparams.dataset]
         train = reader(root, train=True)
         test = reader(root, train=False)
-        if self.hparams.val_size >= len(
-            train.targets
-        ):  # a training file smaller than the official one
+        # only a training file smaller than the official one can be too small for val_size
+        if self.hparams.val_size >= len(train.targets):
             raise InvalidArguments(
                 type(self).__name__,
                 {
@@ -265,6 +257,23 @@ def sequence_view_of(data_cfg: Mapping[str, Any], checkpoint: Mapping[str, Any])
         checkpoint.get(MNISTDataModule.__qualname__, {}).get(PIXEL_PERMUTATION_KEY)
     )
     return view
+
+
+def _batch_fits_split(batch_size: int, val_size: int) -> list[tuple[str, Any, Predicate, str]]:
+    """A batch larger than the training split would make every epoch a single step (checked once
+    val_size itself is valid)."""
+    if not _VAL_SIZE[0](val_size):
+        return []
+    split = OFFICIAL_TRAIN_SIZE - val_size
+    return [
+        (
+            "batch_size",
+            batch_size,
+            lambda v: not is_int(v) or v <= split,
+            f"at most {split:,}, the training split ({OFFICIAL_TRAIN_SIZE:,} images minus "
+            f"val_size={val_size})",
+        )
+    ]
 
 
 def _augmentation_from(settings: Mapping[str, float] | None) -> RandomAffine | None:
