@@ -1,12 +1,17 @@
 """Every benchmark script runs end to end on tiny settings and writes its report (real MNIST)."""
 
+import math
+import re
 import subprocess
 import sys
 
 import pytest
-from helpers.runs import REAL_DATA_DIR, REPO_ROOT
+from helpers.runs import REAL_DATA_DIR, REPO_ROOT, compose_train
+from omegaconf import OmegaConf
 
+from seqmnist.callbacks import SECONDS_TO_TARGET
 from seqmnist.data.sources import prepare_mnist
+from seqmnist.runs.results import RunResult, write_result
 
 SHORT_TRAINING = [
     "--override",
@@ -65,3 +70,21 @@ def test_benchmark_runs_on_tiny_settings_and_writes_its_report(
     written = (tmp_path / report).read_text()
     assert written.startswith(heading)
     assert written.rstrip() in result.stdout
+
+
+def test_search_report_lists_trials_fastest_first_and_the_fastest_of_each_model_size(tmp_path):
+    sweep = tmp_path / "optuna_time_to_0.975"
+    trials = {"a": (64, 2, 20.0), "b": (64, 2, 15.0), "c": (32, 1, math.inf)}
+    for name, (hidden, layers, seconds) in trials.items():
+        overrides = [f"model.hidden={hidden}", f"model.layers={layers}"]
+        (sweep / name / ".hydra").mkdir(parents=True)
+        config = compose_train(sweep / name, *overrides)
+        OmegaConf.save(config, sweep / name / ".hydra" / "config.yaml")
+        metrics = {SECONDS_TO_TARGET: seconds, "val/acc_best": 0.975, "test/acc": 0.978}
+        write_result(sweep / name, RunResult("completed", overrides, 30.0, metrics))
+    result = run_benchmark("search_report.py", str(sweep), "--out", str(tmp_path / "report.md"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    frontier, every_trial = (tmp_path / "report.md").read_text().split("## Every trial")
+    assert frontier.count("| 64x2 lstm |") == 1 and "15.0 s" in frontier and "32x1" not in frontier
+    times = re.findall(r"\| (\d+\.\d s|stopped \(not reached\)) \|", every_trial)
+    assert times == ["15.0 s", "20.0 s", "stopped (not reached)"]

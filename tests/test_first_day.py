@@ -188,6 +188,18 @@ def test_a_value_with_a_space_gets_the_quoting_that_works(tmp_path, arguments):
     assert not (tmp_path / "logs").exists()
 
 
+def test_a_deletion_after_an_override_passes_the_command_line_check(capsys):
+    check_command_line(["hydra/sweeper/sampler=grid", "~hydra.sweeper.sampler.seed"])
+    assert capsys.readouterr().err == ""
+
+
+def test_a_sweep_function_with_spaces_passes_the_command_line_check(capsys):
+    check_command_line(
+        ["-m", "optimizer.lr=tag(log, interval(0.001, 0.01))", "model.hidden=choice(8, 16)"]
+    )
+    assert capsys.readouterr().err == ""
+
+
 def test_the_quoting_the_error_suggests_trains_from_a_folder_with_a_space(tmp_path):
     data = write_synthetic_mnist(tmp_path / "my data")
     overrides = [o for o in data.overrides() if not o.startswith("data.data_dir=")]
@@ -201,6 +213,7 @@ def test_the_quoting_the_error_suggests_trains_from_a_folder_with_a_space(tmp_pa
     ("option", "extra"),
     [
         ("hparams_search=optuna", "optuna"),
+        ("hparams_search=time_to_target", "optuna"),
         ("hydra/launcher=local_parallel", "joblib"),
         ("cluster=slurm_ddp", "slurm"),
     ],

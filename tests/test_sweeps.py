@@ -135,6 +135,45 @@ def test_a_failing_optuna_trial_is_marked_failed_and_the_search_goes_on(tmp_path
         assert trial.state.name == expected
 
 
+def test_time_to_target_search_minimises_training_seconds_and_marks_a_miss_as_infinity(
+    tmp_path, synthetic_mnist
+):
+    # what is watched decides: val/loss (about 2.3) meets a target of 1.0 at the first
+    # validation; val/acc does not, and the tiny budget stops those trials there
+    quiet_sweep(
+        tmp_path,
+        synthetic_mnist,
+        "hparams_search=time_to_target",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.sampler.seed=1",
+        "model.hidden=8",
+        "model.layers=1",
+        "optimizer.lr=0.003",
+        "target_accuracy=1.0",
+        "time_budget_s=0.001",
+        "callbacks.time_to_target.monitor=choice(val/loss,val/acc)",
+    )
+    storage = f"sqlite:///{sweep_folder(tmp_path) / 'optuna.db'}"
+    trials = optuna.load_study(study_name="time_to_1.0", storage=storage).trials
+    monitors = [trial.params["callbacks.time_to_target.monitor"] for trial in trials]
+    assert sorted(set(monitors)) == ["val/acc", "val/loss"]
+    results = {
+        folder.parent.name: result_metrics(folder.parent)["train/seconds_to_target"]
+        for folder in sweep_folder(tmp_path).glob("*/result.json")
+    }
+    for trial, monitor in zip(trials, monitors, strict=True):
+        if monitor == "val/acc":
+            assert trial.value == float("inf")
+        else:
+            assert 0 < trial.value < float("inf")
+    # each trial's value is what its job measured
+    assert sorted(trial.value for trial in trials) == sorted(results.values())
+    # the summary shows the objective beside the accuracies
+    assert sorted(row["train/seconds_to_target"] for row in summary_rows(tmp_path)) == sorted(
+        f"{seconds:.4f}" for seconds in results.values()
+    )
+
+
 @pytest.mark.parametrize("launcher", ["local_parallel", "submitit_local"])
 def test_launcher_plugin_runs_the_jobs_of_a_sweep(tmp_path, synthetic_mnist, launcher):
     result = run_cli(

@@ -3,6 +3,7 @@ the command line."""
 
 import importlib.util
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -27,12 +28,16 @@ def prepare_script(script_file: str) -> None:
 # options whose Hydra plugin is an optional extra of this package: option -> (plugin module, extra)
 PLUGIN_OPTIONS = {
     "hparams_search=optuna": ("hydra_plugins.hydra_optuna_sweeper", "optuna"),
+    "hparams_search=time_to_target": ("hydra_plugins.hydra_optuna_sweeper", "optuna"),
     "hydra/launcher=joblib": ("hydra_plugins.hydra_joblib_launcher", "joblib"),
     "hydra/launcher=local_parallel": ("hydra_plugins.hydra_joblib_launcher", "joblib"),
     "hydra/launcher=submitit_local": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
     "hydra/launcher=submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
     "cluster=slurm_ddp": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
 }
+
+
+VALUE_THAT_MAY_HOLD_SPACES = re.compile(r"""['"\[{(]|\w+\(""")
 
 
 def check_command_line(arguments: list[str]) -> None:
@@ -48,12 +53,14 @@ def check_command_line(arguments: list[str]) -> None:
                 f"it with pip install -e '.[{extra}]' (or '.[all]' for every sweeper and launcher)"
             )
         key, has_value, value = argument.partition("=")
-        if has_value and " " in value and value[:1] not in "'\"[{(":
+        # quoted values, lists, dicts and sweep functions (`tag(log, interval(1e-4, 1e-2))`) may hold spaces
+        if has_value and " " in value and not VALUE_THAT_MAY_HOLD_SPACES.match(value):
             _refuse_command_line(
                 f"the value of {key} contains a space; Hydra needs such a value quoted inside the "
                 f"argument: '{key}=\"{value}\"'"
             )
-        if not has_value and not argument.startswith("-") and "=" in previous:
+        # `~key` deletes a key: an override without a value
+        if not has_value and not argument.startswith(("-", "~")) and "=" in previous:
             key, _, value = previous.partition("=")
             _refuse_command_line(
                 f"'{argument}' is not an override (key=value). If it is the rest of a value with "

@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import WeightAveraging
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from seqmnist.callbacks import StoreRunConfig
+from seqmnist.callbacks import SECONDS_TO_TARGET, StoreRunConfig
 from seqmnist.config.build import build_callbacks, build_loggers, build_module
 from seqmnist.config.checks import (
     ensure_accelerator_available,
@@ -84,7 +84,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         {
             name: value
             for name, value in metrics.items()
-            if name.startswith(("test/", "val/acc_best"))
+            if name.startswith(("test/", "val/acc_best", SECONDS_TO_TARGET))
         },
         {"tested checkpoint": best or "final weights", "run folder": str(cfg.paths.output_dir)},
     )

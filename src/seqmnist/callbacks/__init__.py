@@ -5,14 +5,17 @@ from seqmnist.callbacks.divergence import StopOnNonFiniteLoss
 from seqmnist.callbacks.interruption import CheckpointOnInterrupt
 from seqmnist.callbacks.random_state import ResumeRandomState
 from seqmnist.callbacks.run_config import RUN_CONFIG_KEY, StoreRunConfig
+from seqmnist.callbacks.time_to_target import SECONDS_TO_TARGET, TimeToTarget
 from seqmnist.callbacks.weight_averaging import AveragedWeights
 
 __all__ = [
     "RUN_CONFIG_KEY",
+    "SECONDS_TO_TARGET",
     "AveragedWeights",
     "CheckpointOnInterrupt",
     "ResumeRandomState",
     "StopOnNonFiniteLoss",
     "StoreRunConfig",
     "TestSetFigures",
+    "TimeToTarget",
 ]

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -57,6 +58,9 @@ def validate(cfg: DictConfig) -> None:
     ]
     problems += _constructor_problems("data", lambda: instantiate(cfg.data))
     problems += _constructor_problems("model", lambda: _build_net_shapes(cfg.model))
+    for name, spec in (cfg.get("callbacks") or {}).items():
+        if spec:
+            problems += _constructor_problems(f"callbacks.{name}", partial(instantiate, spec))
     if _unbounded(cfg) and cfg.get("scheduler"):
         problems.append(
             "trainer.max_epochs=-1 with trainer.max_steps=-1 trains without end, but the "

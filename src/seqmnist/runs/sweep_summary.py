@@ -44,9 +44,10 @@ class SweepSummary(Callback):
         if not jobs:
             log.warning("No job results under %s: nothing to summarise", sweep_dir)
             return
-        rows = [summary_row(path.parent.name, read_result(path)) for path in jobs]
-        write_csv(rows, sweep_dir / "summary.csv")
-        table = markdown_table(rows, swept_values(rows))
+        columns = columns_with(config.get("optimized_metric"))
+        rows = [summary_row(path.parent.name, read_result(path), columns) for path in jobs]
+        write_csv(rows, sweep_dir / "summary.csv", columns)
+        table = markdown_table(rows, swept_values(rows), columns)
         (sweep_dir / "summary.md").write_text(table + "\n")
         plot_against_swept_values(rows, sweep_dir / "summary.png")
         failed = sum(row["status"] != COMPLETED for row in rows)
@@ -65,11 +66,21 @@ def _job_order(name: str) -> tuple[int, str]:
     return (int(name), name) if name.isdigit() else (1 << 30, name)
 
 
-def summary_row(job: str, result: RunResult) -> dict[str, str]:
+def columns_with(objective: str | None) -> tuple[str, ...]:
+    """COLUMNS, plus the sweeper's objective after the accuracies when it is another metric."""
+    if not objective or objective in COLUMNS:
+        return COLUMNS
+    at = COLUMNS.index("test/acc") + 1
+    return (*COLUMNS[:at], objective, *COLUMNS[at:])
+
+
+def summary_row(job: str, result: RunResult, columns: tuple[str, ...]) -> dict[str, str]:
     def metric(name: str, digits: int) -> str:
         return f"{result.metrics[name]:.{digits}f}" if name in result.metrics else ""
 
+    extra = {name: metric(name, 4) for name in columns if name not in COLUMNS}
     return {
+        **extra,
         "job": job,
         "status": result.status,
         "overrides": " ".join(result.overrides),
@@ -83,27 +94,29 @@ def summary_row(job: str, result: RunResult) -> dict[str, str]:
     }
 
 
-def write_csv(rows: list[dict[str, str]], path: Path) -> None:
+def write_csv(rows: list[dict[str, str]], path: Path, columns: tuple[str, ...]) -> None:
     with path.open("w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=COLUMNS)
+        writer = csv.DictWriter(stream, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
 
 
-def markdown_table(rows: list[dict[str, str]], swept: dict[str, list[str]]) -> str:
+def markdown_table(
+    rows: list[dict[str, str]], swept: dict[str, list[str]], columns: tuple[str, ...]
+) -> str:
     """The CSV's columns, but only the overrides that differ between jobs (the rest is noise)."""
 
     def cell(text: str) -> str:
         return text.replace("|", "\\|")[:160]
 
-    columns = [column if column != "overrides" else "swept" for column in COLUMNS]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    shown_columns = [column if column != "overrides" else "swept" for column in columns]
+    lines = ["| " + " | ".join(shown_columns) + " |", "|" + "---|" * len(shown_columns)]
     for index, row in enumerate(rows):
         shown = {
             **row,
             "swept": " ".join(f"{key}={values[index]}" for key, values in swept.items()),
         }
-        lines.append("| " + " | ".join(cell(shown[column]) for column in columns) + " |")
+        lines.append("| " + " | ".join(cell(shown[column]) for column in shown_columns) + " |")
     return "\n".join(lines)
 
 
