@@ -35,10 +35,16 @@ def signal_after_first_checkpoint(root: Path, run: list[str], signum: int) -> tu
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a suite started in the background by a shell without job control ignores SIGINT, and its
+        # children inherit that: the run gets the handling a terminal gives it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    wait_for("logs/train/runs/*/checkpoints/epoch_*.ckpt", root)
-    process.send_signal(signum)
-    _, stderr = process.communicate(timeout=120)
+    try:
+        wait_for("logs/train/runs/*/checkpoints/epoch_*.ckpt", root)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()  # an endless run must not outlive a failed test
     interrupted = next(root.glob("logs/train/runs/*/checkpoints/interrupted.ckpt"))
     assert f"Resume with the same command plus ckpt_path={interrupted}" in stderr
     return process.returncode, interrupted
