@@ -1,6 +1,5 @@
 """Time to accuracy as a number a sweeper can minimise: training seconds until a validation target."""
 
-import json
 import math
 import time
 from pathlib import Path
@@ -10,7 +9,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from seqmnist.arguments import ensure_valid
 from seqmnist.errors import ConfigError
-from seqmnist.runs.results import RESULT_FILE
+from seqmnist.runs.results import RESULT_FILE, read_result
 
 SECONDS_TO_TARGET = "train/seconds_to_target"
 
@@ -115,9 +114,9 @@ def _finished_times(sweep_dir: Path) -> list[float]:
     times = []
     for path in sweep_dir.glob(f"*/{RESULT_FILE}"):
         try:
-            seconds = json.loads(path.read_text())["metrics"].get(SECONDS_TO_TARGET)
-        except (OSError, ValueError, KeyError):
-            continue  # being written, or a run of another kind: not a rival
+            seconds = read_result(path).metrics.get(SECONDS_TO_TARGET)
+        except (OSError, ValueError, TypeError):
+            continue  # unreadable, or not a run's result: not a rival
         if seconds is not None:
             times.append(float(seconds))
     return times
