@@ -214,7 +214,7 @@ def test_the_quoting_the_error_suggests_trains_from_a_folder_with_a_space(tmp_pa
     [
         ("hparams_search=optuna", "optuna"),
         ("hparams_search=time_to_target", "optuna"),
-        ("hydra/launcher=local_parallel", "joblib"),
+        ("hydra/launcher=joblib", "joblib"),
         ("cluster=slurm_ddp", "slurm"),
     ],
 )

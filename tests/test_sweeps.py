@@ -2,7 +2,9 @@
 
 import csv
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import optuna
 import pytest
 from helpers.recording import samples_per_epoch
-from helpers.runs import QUICK, run_cli, train_then_evaluate
+from helpers.runs import QUICK, cli_command, cli_env, run_cli, train_then_evaluate
 from helpers.synthetic import write_synthetic_mnist
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -191,6 +193,47 @@ def test_launcher_plugin_runs_the_jobs_of_a_sweep(tmp_path, synthetic_mnist, lau
     assert [row["status"] for row in rows] == ["completed", "completed"]
     if launcher == "local_parallel":  # one job per core by default: one thread each
         assert [row["threads"] for row in rows] == ["1", "1"]
+
+
+def test_ctrl_c_stops_a_local_parallel_sweep_without_starting_its_queued_jobs(
+    tmp_path, synthetic_mnist
+):
+    sweep = [
+        "-m",
+        "hydra/launcher=local_parallel",
+        "hydra.launcher.n_jobs=1",
+        "model.hidden=8,9,10",
+        *TINY,
+        *synthetic_mnist.overrides(),
+        "logger=none",
+        # the first job is interrupted at its 2nd step; a job that starts after it would complete
+        "+callbacks.ctrl_c._target_=helpers.interrupting.CtrlCAtStep",
+        "+callbacks.ctrl_c.step=1",
+        f"+callbacks.ctrl_c.pressed={tmp_path / 'pressed'}",
+    ]
+    env = cli_env(tmp_path)
+    env["PYTHONPATH"] = str(Path(__file__).parent)
+    process = subprocess.Popen(
+        cli_command("train.py", *sweep),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # its own process group, as a terminal gives it, with SIGINT handled as a terminal's is
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:  # a hung sweep must not outlive a failed test
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    folder = sweep_folder(tmp_path)
+    first = json.loads((folder / "0" / "result.json").read_text())
+    assert first["status"] == "failed" and "Ctrl-C" in first["error"]
+    assert not (folder / "1").exists() and not (folder / "2").exists()
 
 
 @pytest.fixture

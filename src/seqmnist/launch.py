@@ -30,7 +30,6 @@ PLUGIN_OPTIONS = {
     "hparams_search=optuna": ("hydra_plugins.hydra_optuna_sweeper", "optuna"),
     "hparams_search=time_to_target": ("hydra_plugins.hydra_optuna_sweeper", "optuna"),
     "hydra/launcher=joblib": ("hydra_plugins.hydra_joblib_launcher", "joblib"),
-    "hydra/launcher=local_parallel": ("hydra_plugins.hydra_joblib_launcher", "joblib"),
     "hydra/launcher=submitit_local": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
     "hydra/launcher=submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
     "cluster=slurm_ddp": ("hydra_plugins.hydra_submitit_launcher", "slurm"),

@@ -2,6 +2,7 @@
 
 import os
 import signal
+from pathlib import Path
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 
@@ -41,3 +42,21 @@ class SigtermInSanityCheck(Callback):
     def on_validation_batch_end(self, trainer: Trainer, *_: object, **__: object) -> None:
         if trainer.sanity_checking:
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+class CtrlCAtStep(Callback):
+    """What Ctrl-C in a terminal does once `step` optimizer steps are done: SIGINT to every process
+    of the foreground process group (a sweep and all its workers), not only to this one.
+
+    Only the first run to get there presses it: it leaves the file `pressed`, which the jobs of the
+    same sweep see.
+    """
+
+    def __init__(self, step: int, pressed: str) -> None:
+        self.step = step
+        self.pressed = Path(pressed)
+
+    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *_: object) -> None:
+        if trainer.global_step == self.step and not self.pressed.exists():
+            self.pressed.touch()
+            os.killpg(os.getpgid(0), signal.SIGINT)

@@ -1,0 +1,1 @@
+"""seqmnist's Hydra launcher (Hydra finds plugins only under the hydra_plugins namespace)."""
