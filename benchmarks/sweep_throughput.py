@@ -8,13 +8,16 @@ default recipe on real MNIST; validation and test cut to one batch, since only t
 3. sequential again, but with the parallel jobs' thread count: the reference their results must
    equal (a thread count changes float reduction order, so results are compared like for like).
 
-Prints and writes benchmarks/results/sweep_throughput.md: wall time of each sweep, the ratio,
-per-job wall time and samples/s, and whether the parallel results equal the reference.
+The three run in turn, `--rounds` times (the machine's speed drifts, and how much two jobs slow
+each other varies on a shared VM). Prints and writes benchmarks/results/sweep_throughput.md: wall
+time of each sweep, the ratio of every round and their median, per-job wall time and samples/s,
+and whether the parallel results equal the reference in every round.
 """
 
 import argparse
 import csv
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,63 +75,78 @@ def main() -> None:
     parser.add_argument(
         "--jobs", type=int, default=None, help="jobs at once (default: one per core)"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="times the three sweeps run, interleaved (the machine's speed drifts)",
+    )
     arguments = parser.parse_args()
 
     cores = available_cores()
     jobs = arguments.jobs or cores
     threads = max(1, cores // jobs)
     samples = arguments.batches * 128  # the default batch size
-    runs = {}
+    sequential = "sequential (all cores per job)"
+    parallel = f"local_parallel ({jobs} jobs x {threads} thread(s))"
+    reference = f"sequential, {threads} thread(s) per job (reference)"
+    settings = {
+        sequential: (),
+        parallel: ("hydra/launcher=local_parallel", f"hydra.launcher.n_jobs={jobs}"),
+        reference: (f"threads={threads}",),
+    }
+    runs: dict[str, list[tuple[float, list[dict]]]] = {name: [] for name in settings}
     with tempfile.TemporaryDirectory() as scratch:
-        settings = {
-            "sequential (all cores per job)": (),
-            f"local_parallel ({jobs} jobs x {threads} thread(s))": (
-                "hydra/launcher=local_parallel",
-                f"hydra.launcher.n_jobs={jobs}",
-            ),
-            f"sequential, {threads} thread(s) per job (reference)": (f"threads={threads}",),
-        }
-        for index, (name, extra) in enumerate(settings.items()):
-            runs[name] = sweep(
-                Path(scratch) / str(index),
-                arguments.data_dir,
-                arguments.grid,
-                arguments.batches,
-                *extra,
-            )
+        for round_ in range(arguments.rounds):
+            for index, (name, extra) in enumerate(settings.items()):
+                runs[name].append(
+                    sweep(
+                        Path(scratch) / f"{round_}_{index}",
+                        arguments.data_dir,
+                        arguments.grid,
+                        arguments.batches,
+                        *extra,
+                    )
+                )
 
-    (
-        (sequential, (sequential_wall, _)),
-        (parallel, (parallel_wall, parallel_rows)),
-        (
-            reference,
-            (_, reference_rows),
-        ),
-    ) = runs.items()
     metrics = ("val/acc_best", "test/acc")
-    equal = [{m: r[m] for m in metrics} for r in parallel_rows] == [
-        {m: r[m] for m in metrics} for r in reference_rows
-    ]
+    results = {
+        name: [[{m: row[m] for m in metrics} for row in rows] for _, rows in sweeps]
+        for name, sweeps in runs.items()
+    }
+    equal = all(
+        result == results[reference][0] for result in results[parallel] + results[reference]
+    )
+    ratios = sorted(
+        sequential_wall / parallel_wall
+        for (sequential_wall, _), (parallel_wall, _) in zip(
+            runs[sequential], runs[parallel], strict=True
+        )
+    )
     lines = [
         f"# Sweep throughput on this machine ({cores} cores; grid {arguments.grid}, "
-        f"{arguments.batches} training batches of 128 per job, real MNIST)",
+        f"{arguments.batches} training batches of 128 per job, real MNIST; "
+        f"{arguments.rounds} round(s), the three sweeps in turn)",
         "",
-        "| sweep | wall time | per job: wall time (mean) | per job: samples/s over its wall time | threads per job |",
+        "| sweep | wall time (median) | per job: wall time (mean) | per job: samples/s over its wall time | threads per job |",
         "|---|---|---|---|---|",
     ]
-    for name, (wall, rows) in runs.items():
-        job_walls = [float(row["wall_time_s"]) for row in rows]
+    for name, sweeps in runs.items():
+        job_walls = [float(row["wall_time_s"]) for _, rows in sweeps for row in rows]
         mean_job = sum(job_walls) / len(job_walls)
+        every_thread_count = {row["threads"] for _, rows in sweeps for row in rows}
         lines.append(
-            f"| {name} | {wall:.1f} s | {mean_job:.1f} s | {samples / mean_job:,.0f} | "
-            f"{', '.join(sorted({row['threads'] for row in rows}))} |"
+            f"| {name} | {statistics.median(wall for wall, _ in sweeps):.1f} s "
+            f"({', '.join(f'{wall:.1f}' for wall, _ in sweeps)}) | {mean_job:.1f} s | "
+            f"{samples / mean_job:,.0f} | {', '.join(sorted(every_thread_count))} |"
         )
     lines += [
         "",
-        f"- {parallel} against {sequential}: **{sequential_wall / parallel_wall:.2f}x** faster "
-        f"(wall time of the whole sweep, launch included)",
-        f"- parallel results equal the sequential run with the same threads per job ({reference}): "
-        f"{'yes' if equal else 'NO'} ({', '.join(metrics)} of every job)",
+        f"- {parallel} against {sequential}: **{statistics.median(ratios):.2f}x** faster, median "
+        f"of the rounds (each round: {', '.join(f'{ratio:.2f}x' for ratio in ratios)}, sorted; "
+        f"wall time of the whole sweep, launch included)",
+        f"- parallel results equal the sequential run with the same threads per job ({reference}), "
+        f"in every round: {'yes' if equal else 'NO'} ({', '.join(metrics)} of every job)",
         "",
     ]
     report = "\n".join(lines)

@@ -48,7 +48,7 @@ def run_benchmark(script: str, *arguments: str) -> subprocess.CompletedProcess:
         ),
         (
             "sweep_throughput.py",
-            ["--batches", "2", "--grid", "model.hidden=8"],
+            ["--batches", "2", "--grid", "model.hidden=8", "--rounds", "1"],
             "sweep_throughput.md",
             "# Sweep throughput on this machine",
         ),
