@@ -34,10 +34,12 @@ def test_a_missing_mandatory_argument_is_a_one_line_usage_error(
     assert "Traceback" not in result.stderr and "MissingMandatoryValue" not in result.stderr
 
 
-def test_eval_and_predict_take_latest_as_train_does(tmp_path, synthetic_mnist):
-    trained = run_cli("train.py", *TINY_RUN, *synthetic_mnist.overrides(), root=tmp_path)
+def test_eval_and_predict_take_latest_from_a_run_of_any_task(tmp_path, synthetic_mnist):
+    # task_name=debug is what the debug=* configs set: their runs live under logs/debug/
+    run = [*TINY_RUN, *synthetic_mnist.overrides(), "task_name=debug"]
+    trained = run_cli("train.py", *run, root=tmp_path)
     assert trained.returncode == 0, trained.stderr[-2000:]
-    last = only_run(tmp_path) / "checkpoints" / "last.ckpt"
+    last = only_run(tmp_path, task="debug") / "checkpoints" / "last.ckpt"
     data = f"paths.data_dir={synthetic_mnist.root}"
 
     evaluated = run_cli("eval.py", "ckpt_path=latest", data, "trainer=cpu", root=tmp_path)

@@ -9,7 +9,6 @@ from omegaconf import DictConfig
 from seqmnist.config.build import build_loggers, build_module
 from seqmnist.config.checks import ensure_accelerator_available
 from seqmnist.runs.checkpoints import (
-    TRAINING_TASK,
     read_checkpoint,
     resolve_checkpoint,
     run_config_of,
@@ -26,7 +25,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     """
     ensure_accelerator_available(cfg.trainer)
     configure_process(cfg.float32_precision)
-    checkpoint_path = resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir) / TRAINING_TASK)
+    checkpoint_path = resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir))
     run_cfg = run_config_of(read_checkpoint(checkpoint_path))
     run_cfg.data.data_dir = cfg.paths.data_dir
 

@@ -18,7 +18,6 @@ from seqmnist.figures.reading import reading_figure, reading_tag
 from seqmnist.images.decoding import read_grey
 from seqmnist.images.mnist_style import PREPARATIONS
 from seqmnist.runs.checkpoints import (
-    TRAINING_TASK,
     read_checkpoint,
     resolve_checkpoint,
     run_config_of,
@@ -116,9 +115,7 @@ def predict(cfg: DictConfig) -> dict[str, float]:
     requested = image_files(list(cfg.images) if not isinstance(cfg.images, str) else [cfg.images])
     files, digits, problems = prepared_digits(requested, cfg.preprocess)
     _handle_problems(problems, len(requested), cfg.on_error, nothing_left=not files)
-    net, view, _ = load_network(
-        resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir) / TRAINING_TASK)
-    )
+    net, view, _ = load_network(resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir)))
     final = classify(net, view, digits)
     _print_predictions(files, final)
     output_dir = Path(cfg.paths.output_dir)

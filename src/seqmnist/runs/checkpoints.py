@@ -11,9 +11,9 @@ from seqmnist.callbacks.run_config import RUN_CONFIG_KEY
 from seqmnist.errors import CheckpointError, one_line
 from seqmnist.runs.results import COMPLETED, RESULT_FILE, read_result
 
+# eval.py and predict.py look for it under every task's logs (train, debug, task_name=...), train.py
+# under its own task's, so a resumed run goes on in the folder it came from
 LATEST = "latest"
-# the task whose runs write checkpoints: where eval.py and predict.py look for `latest`
-TRAINING_TASK = "train"
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
