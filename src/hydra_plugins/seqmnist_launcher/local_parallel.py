@@ -85,9 +85,9 @@ class LocalParallelLauncher(Launcher):
         try:
             numbers = range(initial_job_idx, initial_job_idx + len(job_overrides))
             return list(pool.map(_run_in_worker, range(len(job_overrides)), numbers))
-        except KeyboardInterrupt:
-            # Ctrl-C reached every process: running jobs end as interrupted runs; the queued
-            # ones (a worker may already hold the next) must not start
+        except BaseException:
+            # the sweep ends early (Ctrl-C reaches every process: running jobs end as interrupted
+            # runs): the queued jobs, one of which a worker may already hold, must not start
             _launching.interrupted.set()
             raise
         finally:
