@@ -2,14 +2,13 @@
 
 import json
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import torch
 from helpers.recording import samples_per_epoch
-from helpers.runs import QUICK, cli_command, cli_env, run_cli
+from helpers.runs import QUICK, run_cli, start_cli
 
 
 def wait_for(pattern: str, root, timeout: float = 180) -> None:
@@ -28,17 +27,7 @@ def signal_after_first_checkpoint(root: Path, run: list[str], signum: int) -> tu
 
     Returns the exit code and the interrupted.ckpt it wrote.
     """
-    process = subprocess.Popen(
-        cli_command("train.py", *run),
-        cwd=root,
-        env=cli_env(root),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # a suite started in the background by a shell without job control ignores SIGINT, and its
-        # children inherit that: the run gets the handling a terminal gives it
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    process = start_cli("train.py", *run, root=root)
     try:
         wait_for("logs/train/runs/*/checkpoints/epoch_*.ckpt", root)
         process.send_signal(signum)

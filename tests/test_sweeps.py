@@ -12,7 +12,7 @@ from pathlib import Path
 import optuna
 import pytest
 from helpers.recording import samples_per_epoch
-from helpers.runs import QUICK, cli_command, cli_env, run_cli, train_then_evaluate
+from helpers.runs import QUICK, result_of, run_cli, start_cli, train_then_evaluate
 from helpers.synthetic import write_synthetic_mnist
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -211,18 +211,8 @@ def test_ctrl_c_stops_a_local_parallel_sweep_without_starting_its_queued_jobs(
         "+callbacks.ctrl_c.step=1",
         f"+callbacks.ctrl_c.pressed={tmp_path / 'pressed'}",
     ]
-    env = cli_env(tmp_path)
-    env["PYTHONPATH"] = str(Path(__file__).parent)
-    process = subprocess.Popen(
-        cli_command("train.py", *sweep),
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # its own process group, as a terminal gives it, with SIGINT handled as a terminal's is
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    process = start_cli(
+        "train.py", *sweep, root=tmp_path, test_callbacks=True, own_process_group=True
     )
     try:
         process.communicate(timeout=300)
@@ -231,7 +221,7 @@ def test_ctrl_c_stops_a_local_parallel_sweep_without_starting_its_queued_jobs(
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode != 0
     folder = sweep_folder(tmp_path)
-    first = json.loads((folder / "0" / "result.json").read_text())
+    first = result_of(folder / "0")
     assert first["status"] == "failed" and "Ctrl-C" in first["error"]
     assert not (folder / "1").exists() and not (folder / "2").exists()
 

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -51,30 +52,55 @@ def cli_command(script: str, *overrides: str) -> list[str]:
     return [sys.executable, str(REPO_ROOT / script), *overrides]
 
 
-def cli_env(root: Path) -> dict[str, str]:
-    """The user's environment, with data and logs under `root` instead of the repository."""
-    return {**os.environ, "SEQMNIST_ROOT": str(root), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+def cli_env(root: Path, test_callbacks: bool = False) -> dict[str, str]:
+    """The user's environment, with data and logs under `root` instead of the repository.
+
+    `test_callbacks` lets overrides name callbacks from tests/helpers (`helpers.interrupting.SigtermAtStep`).
+    """
+    env = {**os.environ, "SEQMNIST_ROOT": str(root), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    if test_callbacks:
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).parents[1]), env.get("PYTHONPATH")])
+        )
+    return env
 
 
 def run_cli(
     script: str, *overrides: str, root: Path, timeout: float = 600, test_callbacks: bool = False
 ) -> subprocess.CompletedProcess:
-    """Run `python <script> overrides...` as a user would, with logs under `root`.
-
-    `test_callbacks` lets overrides name callbacks from tests/helpers (`helpers.interrupting.SigtermAtStep`).
-    """
-    env = cli_env(root)
-    if test_callbacks:
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(Path(__file__).parents[1]), env.get("PYTHONPATH")])
-        )
+    """Run `python <script> overrides...` as a user would, with logs under `root`."""
     return subprocess.run(
         cli_command(script, *overrides),
         cwd=root,
-        env=env,
+        env=cli_env(root, test_callbacks),
         capture_output=True,
         text=True,
         timeout=timeout,
+    )
+
+
+def start_cli(
+    script: str,
+    *overrides: str,
+    root: Path,
+    test_callbacks: bool = False,
+    own_process_group: bool = False,
+) -> subprocess.Popen:
+    """Start `python <script> overrides...` to signal it while it runs, as a terminal would.
+
+    A suite started in the background by a shell without job control ignores SIGINT, and its
+    children inherit that: the run gets the handling a terminal gives it. `own_process_group`
+    makes it a terminal's foreground group, so SIGINT can reach it and every process it starts.
+    """
+    return subprocess.Popen(
+        cli_command(script, *overrides),
+        cwd=root,
+        env=cli_env(root, test_callbacks),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=own_process_group,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
