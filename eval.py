@@ -1,12 +1,10 @@
 """Evaluate a checkpoint on the official test set: `python eval.py ckpt_path=logs/train/runs/.../checkpoints/last.ckpt`."""
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
 from seqmnist.evaluation import evaluate
-from seqmnist.launch import check_command_line, prepare_script
+from seqmnist.launch import prepare_script, run_command
 from seqmnist.runs.recording import run_recorded
 
 prepare_script(__file__)
@@ -20,5 +18,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    check_command_line(sys.argv[1:])
-    main()
+    run_command(main)

@@ -1,11 +1,9 @@
 """Classify your own digit images: `python predict.py ckpt_path=<...>.ckpt images=[a.png,digits/] figure=true`."""
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
-from seqmnist.launch import check_command_line, prepare_script
+from seqmnist.launch import prepare_script, run_command
 from seqmnist.prediction import predict
 from seqmnist.runs.recording import run_recorded
 
@@ -18,5 +16,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    check_command_line(sys.argv[1:])
-    main()
+    run_command(main)

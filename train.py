@@ -1,11 +1,9 @@
 """Train a recurrent classifier on images read as sequences: `python train.py --help` lists the options."""
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
-from seqmnist.launch import check_command_line, prepare_script
+from seqmnist.launch import prepare_script, run_command
 from seqmnist.runs.recording import run_recorded
 from seqmnist.training import train
 
@@ -23,5 +21,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    check_command_line(sys.argv[1:])
-    main()
+    run_command(main)

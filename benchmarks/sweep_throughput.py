@@ -1,7 +1,8 @@
 """Does a parallel sweep pay on this machine? A grid sweep, sequential against local_parallel.
 
-Three sweeps of the same grid (by default 4 jobs, model.hidden=126,127,128,129; each job N training batches of the
-default recipe on real MNIST; validation and test cut to one batch, since only training is timed):
+Three sweeps of the same grid (by default 4 jobs, model.hidden=126,127,128,129; each job one epoch
+of the default recipe on real MNIST, the shortest job a real sweep runs, or --batches training
+batches; validation and test cut to one batch, since only training is timed):
 
 1. sequential, every job with torch's default threads (all cores): `python train.py -m ...`;
 2. parallel: `hydra/launcher=local_parallel`, jobs at once with cores // n_jobs threads each;
@@ -30,6 +31,8 @@ from seqmnist.runs.process import available_cores
 
 REPO = Path(__file__).resolve().parents[1]
 GRID = "model.hidden=126,127,128,129"
+# the default recipe's epoch: 55,000 training images in whole batches of 128
+EPOCH_BATCHES = 55_000 // 128
 
 
 def sweep(
@@ -68,7 +71,12 @@ def main() -> None:
     )
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
-    parser.add_argument("--batches", type=int, default=120, help="training batches per job")
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=EPOCH_BATCHES,
+        help=f"training batches per job (default {EPOCH_BATCHES}: one epoch of 55k images)",
+    )
     parser.add_argument(
         "--grid", default=GRID, help="the swept override (a smoke run: model.hidden=8,9)"
     )
@@ -125,7 +133,8 @@ def main() -> None:
     )
     lines = [
         f"# Sweep throughput on this machine ({cores} cores; grid {arguments.grid}, "
-        f"{arguments.batches} training batches of 128 per job, real MNIST; "
+        f"{arguments.batches} training batches of 128 per job"
+        f"{' (one epoch)' if arguments.batches == EPOCH_BATCHES else ''}, real MNIST; "
         f"{arguments.rounds} round(s), the three sweeps in turn)",
         "",
         "| sweep | wall time (median) | per job: wall time (mean) | per job: samples/s over its wall time | threads per job |",

@@ -16,6 +16,8 @@ from helpers.runs import QUICK, result_of, run_cli, start_cli, train_then_evalua
 from helpers.synthetic import write_synthetic_mnist
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from seqmnist.launch import INTERRUPTED_EXIT_CODE
+
 # the sweeps choose model.hidden themselves; a fixed value after them would win
 TINY = [o for o in QUICK if not o.startswith("model.hidden")] + [
     "trainer.max_epochs=1",
@@ -215,11 +217,12 @@ def test_ctrl_c_stops_a_local_parallel_sweep_without_starting_its_queued_jobs(
         "train.py", *sweep, root=tmp_path, test_callbacks=True, own_process_group=True
     )
     try:
-        process.communicate(timeout=300)
+        _, stderr = process.communicate(timeout=300)
     finally:
         if process.poll() is None:  # a hung sweep must not outlive a failed test
             os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode != 0
+    assert process.returncode == INTERRUPTED_EXIT_CODE
+    assert "Interrupted (Ctrl-C)" in stderr and "Traceback" not in stderr
     folder = sweep_folder(tmp_path)
     first = result_of(folder / "0")
     assert first["status"] == "failed" and "Ctrl-C" in first["error"]

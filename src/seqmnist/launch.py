@@ -4,7 +4,9 @@ the command line."""
 import importlib.util
 import os
 import re
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -66,6 +68,29 @@ def check_command_line(arguments: list[str]) -> None:
                 f"a space, quote the whole value inside the argument: '{key}=\"{value} {argument}\"'"
             )
         previous = argument
+
+
+# the shell's convention for "ended by SIGINT"
+INTERRUPTED_EXIT_CODE = 128 + signal.SIGINT
+
+
+def run_command(main: Callable[[], object]) -> None:
+    """Run an entry script's Hydra `main` on this command line, after `check_command_line`.
+
+    Ctrl-C that reaches the script itself (a sweep between or around its jobs, the local_parallel
+    launcher waiting on its workers) ends it with one line instead of a traceback: the runs it
+    stopped have already recorded it (result.json, interrupted.ckpt).
+    """
+    check_command_line(sys.argv[1:])
+    try:
+        main()
+    except KeyboardInterrupt:
+        print(
+            "Interrupted (Ctrl-C): each stopped run says so in its result.json; a stopped fit "
+            "left checkpoints/interrupted.ckpt to resume from.",
+            file=sys.stderr,
+        )
+        raise SystemExit(INTERRUPTED_EXIT_CODE) from None
 
 
 def _installed(module: str) -> bool:
