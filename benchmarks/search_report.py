@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 from common import publish
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.callbacks import SECONDS_TO_TARGET
 from seqmnist.runs.results import COMPLETED, RESULT_FILE, RunResult, read_result
@@ -25,8 +25,14 @@ def recipe_of(trial_dir: Path) -> dict[str, object]:
         "model": f"{cfg.model.hidden}x{cfg.model.layers} {cfg.model.cell}",
         "batch": cfg.data.batch_size,
         "lr": f"{cfg.optimizer.lr:.2g}",
-        "epochs": cfg.trainer.max_epochs,
+        "schedule": schedule_of(cfg.trainer),
     }
+
+
+def schedule_of(trainer: DictConfig) -> str:
+    """The one-cycle schedule's length: `max_steps` when a search set it, else `max_epochs`."""
+    max_steps = trainer.get("max_steps", -1)
+    return f"{max_steps} steps" if max_steps > 0 else f"{trainer.max_epochs} epochs"
 
 
 def seconds(result: RunResult) -> float:
@@ -37,7 +43,7 @@ def row(recipe: dict[str, object], result: RunResult) -> str:
     reached = seconds(result)
     time = f"{reached:.1f} s" if math.isfinite(reached) else "stopped (not reached)"
     return (
-        f"| {recipe['model']} | {recipe['batch']} | {recipe['lr']} | {recipe['epochs']} | {time} "
+        f"| {recipe['model']} | {recipe['batch']} | {recipe['lr']} | {recipe['schedule']} | {time} "
         f"| {100 * result.metrics.get('val/acc_best', 0):.2f} % "
         f"| {100 * result.metrics.get('test/acc', 0):.2f} % |"
     )
@@ -62,7 +68,7 @@ def main() -> None:
     )
     reached = [(recipe, r) for recipe, r in completed if math.isfinite(seconds(r))]
     header = [
-        "| model (hidden x layers, cell) | batch | peak lr | epochs (schedule) "
+        "| model (hidden x layers, cell) | batch | peak lr | schedule "
         "| training time to target | val/acc best | test acc (that checkpoint) |",
         "|---|---|---|---|---|---|---|",
     ]

@@ -72,19 +72,34 @@ def test_benchmark_runs_on_tiny_settings_and_writes_its_report(
     assert written.rstrip() in result.stdout
 
 
+def write_trial(trial_dir, seconds: float, *overrides: str) -> None:
+    """A finished time-to-target trial's folder: Hydra's saved config and its result.json."""
+    (trial_dir / ".hydra").mkdir(parents=True)
+    OmegaConf.save(compose_train(trial_dir, *overrides), trial_dir / ".hydra" / "config.yaml")
+    metrics = {SECONDS_TO_TARGET: seconds, "val/acc_best": 0.975, "test/acc": 0.978}
+    write_result(trial_dir, RunResult("completed", list(overrides), 30.0, metrics))
+
+
+def search_report(tmp_path, sweep) -> str:
+    result = run_benchmark("search_report.py", str(sweep), "--out", str(tmp_path / "report.md"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return (tmp_path / "report.md").read_text()
+
+
 def test_search_report_lists_trials_fastest_first_and_the_fastest_of_each_model_size(tmp_path):
     sweep = tmp_path / "optuna_time_to_0.975"
     trials = {"a": (64, 2, 20.0), "b": (64, 2, 15.0), "c": (32, 1, math.inf)}
     for name, (hidden, layers, seconds) in trials.items():
-        overrides = [f"model.hidden={hidden}", f"model.layers={layers}"]
-        (sweep / name / ".hydra").mkdir(parents=True)
-        config = compose_train(sweep / name, *overrides)
-        OmegaConf.save(config, sweep / name / ".hydra" / "config.yaml")
-        metrics = {SECONDS_TO_TARGET: seconds, "val/acc_best": 0.975, "test/acc": 0.978}
-        write_result(sweep / name, RunResult("completed", overrides, 30.0, metrics))
-    result = run_benchmark("search_report.py", str(sweep), "--out", str(tmp_path / "report.md"))
-    assert result.returncode == 0, result.stderr[-3000:]
-    frontier, every_trial = (tmp_path / "report.md").read_text().split("## Every trial")
+        write_trial(sweep / name, seconds, f"model.hidden={hidden}", f"model.layers={layers}")
+    frontier, every_trial = search_report(tmp_path, sweep).split("## Every trial")
     assert frontier.count("| 64x2 lstm |") == 1 and "15.0 s" in frontier and "32x1" not in frontier
     times = re.findall(r"\| (\d+\.\d s|stopped \(not reached\)) \|", every_trial)
     assert times == ["15.0 s", "20.0 s", "stopped (not reached)"]
+
+
+def test_search_report_shows_a_schedule_set_by_max_steps_in_steps(tmp_path):
+    sweep = tmp_path / "optuna_time_to_0.988"
+    write_trial(sweep / "a", 50.0, "trainer.max_epochs=4", "+trainer.max_steps=1063")
+    write_trial(sweep / "b", 60.0, "trainer.max_epochs=3")
+    report = search_report(tmp_path, sweep)
+    assert "| 1063 steps | 50.0 s |" in report and "| 3 epochs | 60.0 s |" in report

@@ -16,6 +16,7 @@ from helpers.runs import (
     compose_train,
     printed_metric,
     run_cli,
+    train_synthetic,
     train_then_evaluate,
 )
 from hydra.utils import instantiate
@@ -359,3 +360,22 @@ def test_debug_overfit_trains_on_the_same_batches_every_epoch(tmp_path, syntheti
     per_epoch = samples_per_epoch(samples)
     assert len(per_epoch["0"]) == 3 * 32  # three batches of data.batch_size=32
     assert per_epoch["1"] == per_epoch["0"] and per_epoch["2"] == per_epoch["0"]
+
+
+def test_a_run_that_max_steps_ends_mid_epoch_validates_and_checkpoints_its_final_weights(
+    tmp_path, synthetic_mnist
+):
+    steps = tmp_path / "validation_steps.txt"
+    run_dir = tmp_path / "logs" / "train" / "runs" / "max_steps"
+    train_synthetic(
+        run_dir,
+        synthetic_mnist,
+        # 7 batches an epoch: the run ends 5 steps into its second epoch
+        "trainer.max_epochs=3",
+        "+trainer.max_steps=12",
+        "+callbacks.record_validations._target_=helpers.recording.RecordValidationSteps",
+        f"+callbacks.record_validations.steps={steps}",
+    )
+    assert steps.read_text().split() == ["7", "12"]
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 12

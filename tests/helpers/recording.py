@@ -27,6 +27,18 @@ class RecordTrainingSamples(Callback):
                 record.write(f"{trainer.current_epoch} {hashlib.sha1(pixels).hexdigest()}\n")
 
 
+class RecordValidationSteps(Callback):
+    """Appends the global step of every validation (not the sanity check) to the file `steps`."""
+
+    def __init__(self, steps: str) -> None:
+        self.steps = Path(steps)
+
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not trainer.sanity_checking:
+            with self.steps.open("a") as record:
+                record.write(f"{trainer.global_step}\n")
+
+
 def samples_per_epoch(folder: Path, rank: int = 0) -> dict[str, list[str]]:
     """What `RecordTrainingSamples` wrote for `rank`: epoch -> fingerprints in training order."""
     per_epoch: dict[str, list[str]] = {}

@@ -2,6 +2,7 @@
 
 from seqmnist.callbacks.dashboards import TestSetFigures
 from seqmnist.callbacks.divergence import StopOnNonFiniteLoss
+from seqmnist.callbacks.final_validation import ValidateFinalSteps
 from seqmnist.callbacks.interruption import CheckpointOnInterrupt
 from seqmnist.callbacks.random_state import ResumeRandomState
 from seqmnist.callbacks.run_config import RUN_CONFIG_KEY, StoreRunConfig
@@ -18,4 +19,5 @@ __all__ = [
     "StoreRunConfig",
     "TestSetFigures",
     "TimeToTarget",
+    "ValidateFinalSteps",
 ]
