@@ -4,7 +4,6 @@ the command line."""
 import importlib.util
 import os
 import re
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import matplotlib
 
 from seqmnist.config.resolvers import register_resolvers
-from seqmnist.runs.recording import USER_ERROR_EXIT_CODE
+from seqmnist.runs.recording import INTERRUPTED_EXIT_CODE, USER_ERROR_EXIT_CODE
 
 
 def prepare_script(script_file: str) -> None:
@@ -68,10 +67,6 @@ def check_command_line(arguments: list[str]) -> None:
                 f"a space, quote the whole value inside the argument: '{key}=\"{value} {argument}\"'"
             )
         previous = argument
-
-
-# the shell's convention for "ended by SIGINT"
-INTERRUPTED_EXIT_CODE = 128 + signal.SIGINT
 
 
 def run_command(main: Callable[[], object]) -> None:

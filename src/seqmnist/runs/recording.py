@@ -26,6 +26,8 @@ USER_ERROR_EXIT_CODE = 2
 # the shell's convention for "ended by SIGTERM", so schedulers and scripts see a failed run (a gap
 # in Lightning 2.6: it exits 1 as for any error, or 0 when its evaluation loop ignores the signal)
 TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
+# and for "ended by SIGINT": Ctrl-C that reaches an entry script outside a run (seqmnist.launch)
+INTERRUPTED_EXIT_CODE = 128 + signal.SIGINT
 
 
 def run_recorded(task: Task, cfg: DictConfig) -> dict[str, float] | None:
