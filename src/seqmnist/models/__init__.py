@@ -1,6 +1,7 @@
-"""The network, the LightningModule that trains it, its schedules, FLOP formulas and precisions."""
+"""The networks (recurrent, state space), the LightningModule that trains it, its schedules, FLOP formulas and precisions."""
 
 from seqmnist.models.lightning_module import SequenceClassifierModule
 from seqmnist.models.recurrent import RecurrentClassifier
+from seqmnist.models.state_space import S4DClassifier
 
-__all__ = ["RecurrentClassifier", "SequenceClassifierModule"]
+__all__ = ["RecurrentClassifier", "S4DClassifier", "SequenceClassifierModule"]

@@ -147,7 +147,7 @@ class SequenceClassifierModule(LightningModule):
         self._resumed_schedule_steps = checkpoint.get(SCHEDULE_STEPS_KEY)
 
     def configure_optimizers(self) -> Optimizer | dict[str, Any]:
-        optimizer = self.optimizer_factory(params=self.parameters())
+        optimizer = self.optimizer_factory(params=parameter_groups(self.net))
         if self.scheduler_factory is None:
             return optimizer
         self._schedule_steps = int(self.trainer.estimated_stepping_batches)
@@ -165,3 +165,15 @@ class SequenceClassifierModule(LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+
+def parameter_groups(net: nn.Module) -> list[dict[str, Any]] | list[nn.Parameter]:
+    """The optimizer's parameters: the groups a network names (`optimizer_groups()`, each with its
+    own settings, e.g. a state-space model's step sizes) and, first, every other parameter with the
+    optimizer's own settings."""
+    named = net.optimizer_groups() if hasattr(net, "optimizer_groups") else []
+    if not named:
+        return list(net.parameters())
+    grouped = {id(parameter) for group in named for parameter in group["params"]}
+    rest = [parameter for parameter in net.parameters() if id(parameter) not in grouped]
+    return [{"params": rest}, *named]

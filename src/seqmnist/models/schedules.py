@@ -42,16 +42,21 @@ def one_cycle(
     a warm-up and decay linearly from `max_lr`. Where `pct_start * total_steps` is already whole
     (the default recipe) the schedule is torch's, unchanged.
     """
+    settings = optimizer.defaults
+    # a parameter group with its own lr (a network's optimizer_groups) peaks in proportion
+    peaks = [
+        max_lr if group["lr"] == settings["lr"] else max_lr * group["lr"] / settings["lr"]
+        for group in optimizer.param_groups
+    ]
     if total_steps < MIN_ONE_CYCLE_STEPS:
-        for group in optimizer.param_groups:
-            group["lr"] = max_lr
+        for group, peak in zip(optimizer.param_groups, peaks, strict=True):
+            group["lr"] = peak
         return LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / max(1, total_steps - 1)))
     warmup_steps = min(max(round(pct_start * total_steps), 2), total_steps - 1)
-    settings = optimizer.defaults
     has_momentum = settings.get("momentum", 0) > 0 or "betas" in settings
     return OneCycleLR(
         optimizer,
-        max_lr=max_lr,
+        max_lr=peaks,
         total_steps=total_steps,
         pct_start=_fraction_reaching(warmup_steps, total_steps),
         cycle_momentum=has_momentum,
