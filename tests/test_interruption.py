@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from helpers.recording import samples_per_epoch
-from helpers.runs import QUICK, run_cli, start_cli
+from helpers.runs import QUICK, QUICK_S4D, run_cli, start_cli
 
 
 def wait_for(pattern: str, root, timeout: float = 180) -> None:
@@ -70,17 +70,18 @@ def final_checkpoint(root: Path) -> dict:
 # step 10 is inside epoch 1; step 7 is the last batch of epoch 0, before its validation;
 # with `ema` the moving average of the weights has to resume too
 @pytest.mark.parametrize(
-    ("stop_at_step", "callbacks"),
-    [(10, "default"), (7, "default"), (10, "[default,ema]")],
-    ids=["mid-epoch", "before-validation", "mid-epoch-with-ema"],
-)
+    ("stop_at_step", "callbacks", "quick"),
+    [(10, "default", QUICK), (7, "default", QUICK), (10, "[default,ema]", QUICK),
+     (10, "default", QUICK_S4D)],
+    ids=["mid-epoch", "before-validation", "mid-epoch-with-ema", "s4d-mid-epoch"],
+)  # fmt: skip
 def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted_weights(
-    tmp_path, synthetic_mnist, stop_at_step, callbacks
+    tmp_path, synthetic_mnist, stop_at_step, callbacks, quick
 ):
     # 200 training images in batches of 32: 7 steps per epoch, so step 10 is inside epoch 1;
     # dropout makes the random state part of what has to be restored
     run = [
-        *QUICK,
+        *quick,
         *synthetic_mnist.overrides(),
         "logger=none",
         "model.dropout=0.2",

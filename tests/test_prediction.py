@@ -5,21 +5,13 @@ How a file becomes a 28x28 digit is specified in test_user_images.py.
 
 import csv
 
-import numpy as np
 import pytest
 from helpers.runs import TINY_RUN, only_run, run_cli
-from helpers.synthetic import write_synthetic_mnist
+from helpers.synthetic import save_digit, write_synthetic_mnist
 from PIL import Image
 
 from seqmnist.errors import DataError
 from seqmnist.prediction import image_files
-
-
-def save_digit(path) -> None:
-    """A dark "1" on white paper, as a person would draw it."""
-    picture = np.full((56, 56), 255, dtype=np.uint8)
-    picture[12:44, 25:31] = 0
-    Image.fromarray(picture).save(path)
 
 
 def run_predict(root, checkpoint, images, *overrides: str):

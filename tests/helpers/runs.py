@@ -18,7 +18,10 @@ CONFIG_DIR = REPO_ROOT / "configs"
 # real MNIST is fetched once into the repository's data folder and shared by every test that needs it
 REAL_DATA_DIR = REPO_ROOT / "data"
 
-QUICK = ["trainer=cpu", "model.hidden=16", "data.batch_size=32", "data.eval_batch_size=25"]
+SMALL_BATCHES = ["trainer=cpu", "data.batch_size=32", "data.eval_batch_size=25"]
+QUICK = [*SMALL_BATCHES, "model.hidden=16"]
+# a small state-space network in place of QUICK's LSTM
+QUICK_S4D = [*SMALL_BATCHES, "model=s4d", "model.d_model=8", "model.d_state=4", "model.layers=2"]
 
 
 def printed_metric(output: str, name: str) -> float:
@@ -44,8 +47,13 @@ def options(group: str) -> list[str]:
 
 
 def compose_train(tmp_path: Path, *overrides: str) -> DictConfig:
+    return compose_task("train", tmp_path, *overrides)
+
+
+def compose_task(name: str, tmp_path: Path, *overrides: str) -> DictConfig:
+    """The config `python <name>.py overrides...` runs, writing into `tmp_path`."""
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        return compose("train", overrides=[f"paths.output_dir={tmp_path}", *overrides])
+        return compose(name, overrides=[f"paths.output_dir={tmp_path}", *overrides])
 
 
 def cli_command(script: str, *overrides: str) -> list[str]:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from torchvision.datasets import MNIST
 from torchvision.datasets.utils import calculate_md5
 
@@ -54,3 +55,10 @@ def write_synthetic_mnist(
 
 def file_md5(path: Path) -> str:
     return calculate_md5(str(path))
+
+
+def save_digit(path: Path) -> None:
+    """A dark "1" on white paper, as a person would draw it."""
+    picture = np.full((56, 56), 255, dtype=np.uint8)
+    picture[12:44, 25:31] = 0
+    Image.fromarray(picture).save(path)

@@ -106,6 +106,8 @@ def _unbounded(cfg: DictConfig) -> bool:
     )
 
 
+# the settings that size a network (model=recurrent, model=s4d)
+_SIZE_KEYS = ("hidden", "d_model", "d_state", "layers")
 # AdamW keeps two values per weight besides the weight and its gradient
 _TRAINING_BYTES_PER_PARAMETER = 4 * 4
 
@@ -117,12 +119,13 @@ def ensure_model_fits_in_memory(model_cfg: DictConfig) -> None:
     parameters = sum(parameter.numel() for parameter in net.parameters())
     needed, available = parameters * _TRAINING_BYTES_PER_PARAMETER, available_memory_bytes()
     if available is not None and needed > available:
+        sizes = [f"model.{key}" for key in _SIZE_KEYS if key in model_cfg]
+        settings = " with ".join(f"{key}={OmegaConf.select(model_cfg, key[6:])}" for key in sizes)
         raise ConfigError(
-            f"model.hidden={model_cfg.hidden} with model.layers={model_cfg.layers} makes a network "
-            f"of {parameters:,} parameters, which needs {needed / 1e9:,.1f} GB to train (weights, "
-            f"gradients and optimizer state, before any activations), but this machine has "
-            f"{available / 1e9:,.1f} GB of memory available. Choose a smaller model.hidden or "
-            f"model.layers."
+            f"{settings} makes a network of {parameters:,} parameters, which needs "
+            f"{needed / 1e9:,.1f} GB to train (weights, gradients and optimizer state, before any "
+            f"activations), but this machine has {available / 1e9:,.1f} GB of memory available. "
+            f"Choose a smaller {' or '.join(sizes)}."
         )
 
 

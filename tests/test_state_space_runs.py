@@ -1,0 +1,121 @@
+"""model=s4d goes everywhere the LSTM goes: train, eval and predict in every sequence mode,
+checkpoints, the time-to-target callback, DDP and sweeps."""
+
+import math
+
+import pytest
+import torch
+from helpers.runs import QUICK_S4D, compose_task, compose_train, result_of, run_cli
+from helpers.synthetic import save_digit
+from lightning.pytorch.utilities import measure_flops
+
+from seqmnist.callbacks import SECONDS_TO_TARGET
+from seqmnist.evaluation import evaluate
+from seqmnist.models import S4DClassifier, SequenceClassifierModule
+from seqmnist.prediction import load_network, predict
+from seqmnist.training import train
+
+ONE_SHORT_EPOCH = ["logger=none", "trainer.max_epochs=1", "+trainer.limit_train_batches=3"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "figure"),
+    [
+        ("rows", "reading_row_by_row.png"),
+        ("columns", "reading_column_by_column.png"),
+        ("pixels", "reading_pixel_by_pixel.png"),
+        ("permuted", "reading_pixel_by_pixel.png"),
+    ],
+)
+def test_a_short_run_trains_evaluates_and_predicts_in_every_mode(
+    tmp_path, synthetic_mnist, mode, figure
+):
+    run_dir = tmp_path / "logs" / "train" / "runs" / "s4d"
+    cfg = compose_train(
+        run_dir,
+        *QUICK_S4D,
+        *synthetic_mnist.overrides(),
+        f"data.sequence={mode}",
+        f"paths.log_dir={tmp_path / 'logs'}",
+        *ONE_SHORT_EPOCH,
+    )
+    trained = train(cfg)
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    evaluated = evaluate(
+        compose_task(
+            "eval",
+            tmp_path / "eval",
+            f"ckpt_path={checkpoint}",
+            f"paths.data_dir={synthetic_mnist.root}",
+        )
+    )
+    assert evaluated["test/acc"] == pytest.approx(trained["test/acc"], abs=1e-6)
+    save_digit(tmp_path / "one.png")
+    predicted = predict(
+        compose_task(
+            "predict",
+            tmp_path / "predict",
+            f"ckpt_path={checkpoint}",
+            f"images=[{tmp_path / 'one.png'}]",
+            "figure=true",
+        )
+    )
+    assert list(predicted) == [str(tmp_path / "one.png")]
+    assert (tmp_path / "predict" / figure).is_file()
+
+
+def test_load_from_checkpoint_rebuilds_the_trained_network(tmp_path, synthetic_mnist):
+    run_dir = tmp_path / "run"
+    train(compose_train(run_dir, *QUICK_S4D, *synthetic_mnist.overrides(), *ONE_SHORT_EPOCH))
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    module = SequenceClassifierModule.load_from_checkpoint(checkpoint).eval()
+    net, _, _ = load_network(checkpoint)
+    assert isinstance(module.net, S4DClassifier)
+    sequence = torch.randn(28, 3, 28)
+    with torch.no_grad():
+        assert torch.equal(module(sequence), net(sequence))
+
+
+def test_the_time_to_target_callback_times_an_s4d_run(tmp_path, synthetic_mnist):
+    metrics = train(
+        compose_train(
+            tmp_path,
+            *QUICK_S4D,
+            *synthetic_mnist.overrides(),
+            "logger=none",
+            "callbacks=[default,time_to_target]",
+            "callbacks.time_to_target.monitor=val/loss",
+            "callbacks.time_to_target.target=1.0",  # val/loss >= 1.0: met at the first validation
+        )
+    )
+    assert 0 < metrics[SECONDS_TO_TARGET] < math.inf
+
+
+def test_the_model_summary_counts_the_state_space_products():
+    net = S4DClassifier(d_model=8, d_state=4, layers=1, mixing="linear").eval()
+    sequence = torch.randn(56, 2, 1)
+    with torch.no_grad():
+        flops = measure_flops(net, lambda: net(sequence))
+    position_wise = 2 * 2 * 56 * (1 * 8 + 8 * 8) + 2 * 2 * 8 * 10
+    # within chunks of 56: the 56 x 56 Toeplitz product, and the state in and out (2 x 2 modes)
+    state_space = 2 * 2 * 8 * 56 * (56 + 2 * 4)
+    assert flops == position_wise + state_space
+
+
+@pytest.mark.slow
+def test_a_sweep_of_s4d_jobs_under_ddp_sim_trains_each_job(tmp_path, synthetic_mnist):
+    result = run_cli(
+        "train.py",
+        "-m",
+        "trainer=ddp_sim",
+        *QUICK_S4D[1:],
+        *synthetic_mnist.overrides(),
+        *ONE_SHORT_EPOCH[:2],
+        "model.layers=1,2",
+        root=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
+    jobs = [result_of(sweep / job) for job in ("0", "1")]
+    assert [job["status"] for job in jobs] == ["completed", "completed"]
+    assert all(0 <= job["metrics"]["test/acc"] <= 1 for job in jobs)
