@@ -4,7 +4,9 @@ timed, their command-line options, and where their reports go."""
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from hydra import compose, initialize_config_dir
@@ -16,6 +18,7 @@ from seqmnist.config.resolvers import register_resolvers
 from seqmnist.data import MNISTDataModule
 
 REPO = Path(__file__).resolve().parents[1]
+C = TypeVar("C", bound=Callback)
 
 
 class TestAccuracyTimeline(Callback):
@@ -59,6 +62,12 @@ class TestAccuracyTimeline(Callback):
 
 
 def timeline(data_dir: Path, every: int | None, *overrides: str) -> list[tuple[float, float]]:
+    recorder = fit(data_dir, lambda datamodule: TestAccuracyTimeline(datamodule, every), *overrides)
+    return recorder.points
+
+
+def fit(data_dir: Path, recorder_of: Callable[[MNISTDataModule], C], *overrides: str) -> C:
+    """Train a recipe (configs + overrides) with one recording callback, writing nothing; return it."""
     register_resolvers()
     with initialize_config_dir(str(REPO / "configs"), version_base="1.3"):
         # no run folder: nothing is written (no logger, no checkpoints)
@@ -68,7 +77,7 @@ def timeline(data_dir: Path, every: int | None, *overrides: str) -> list[tuple[f
     datamodule: MNISTDataModule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup()
-    recorder = TestAccuracyTimeline(datamodule, every)
+    recorder = recorder_of(datamodule)
     trainer: Trainer = instantiate(
         cfg.trainer,
         callbacks=[recorder],
@@ -80,7 +89,7 @@ def timeline(data_dir: Path, every: int | None, *overrides: str) -> list[tuple[f
         accelerator="cpu",
     )
     trainer.fit(build_module(cfg), datamodule=datamodule)
-    return recorder.points
+    return recorder
 
 
 def training_benchmark_parser(description: str) -> argparse.ArgumentParser:

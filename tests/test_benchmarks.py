@@ -53,6 +53,12 @@ def run_benchmark(script: str, *arguments: str) -> subprocess.CompletedProcess:
             "# Sweep throughput on this machine",
         ),
         (
+            "state_space.py",
+            ["--batches", "2", "--warmup", "1", "--rounds", "1"],
+            "state_space.md",
+            "# S4D against the LSTM on 784 steps",
+        ),
+        (
             "precision.py",
             [*SHORT_TRAINING, "--epochs", "1"],
             "precision.md",

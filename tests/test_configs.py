@@ -12,7 +12,8 @@ from lightning.pytorch import Callback, LightningDataModule, Trainer
 from lightning.pytorch.loggers import Logger
 
 from seqmnist.config.build import build_callbacks, build_loggers, build_module
-from seqmnist.models import SequenceClassifierModule
+from seqmnist.models import S4DClassifier, SequenceClassifierModule
+from seqmnist.models.lightning_module import parameter_groups
 
 
 def test_every_group_offers_the_options_the_readme_promises():
@@ -131,7 +132,7 @@ def built_for(tmp_path: Path, *overrides: str) -> dict:
     return {
         "cfg": cfg,
         "net": module.net,
-        "optimizer": module.optimizer_factory(params=module.parameters()),
+        "optimizer": module.optimizer_factory(params=parameter_groups(module.net)),
         "trainer": instantiate(cfg.trainer, logger=False),
         "loggers": build_loggers(cfg.get("logger")),
         "callbacks": build_callbacks(cfg.get("callbacks")),
@@ -246,3 +247,24 @@ def test_submitit_defaults_would_fail_lightnings_slurm_check_for_several_gpus(mo
     monkeypatch.setenv("SLURM_NTASKS_PER_NODE", str(cfg.hydra.launcher.tasks_per_node))
     with pytest.raises(ValueError, match="--ntasks-per-node=1"):
         SLURMEnvironment().validate_settings(num_devices=4, num_nodes=1)
+
+
+@pytest.mark.parametrize(
+    ("experiment", "sequence"),
+    [("row_s4d", "rows"), ("smnist_s4d", "pixels"), ("psmnist_s4d", "permuted")],
+)
+def test_state_space_experiments_train_an_s4d_network_on_their_sequence(
+    tmp_path, experiment, sequence
+):
+    built = built_for(tmp_path, f"experiment={experiment}")
+    assert built["cfg"].data.sequence == sequence
+    assert isinstance(built["net"], S4DClassifier)
+    rest, state_space = built["optimizer"].param_groups
+    assert (state_space["lr"], state_space["weight_decay"]) == (0.001, 0.0)
+    assert rest["weight_decay"] == built["cfg"].optimizer.weight_decay
+
+
+def test_the_gpu_trainer_composes_with_the_state_space_model(tmp_path):
+    cfg = compose_train(tmp_path, "trainer=gpu", "model=s4d", "data.sequence=pixels")
+    assert (cfg.trainer.accelerator, cfg.model._target_) == ("gpu", "seqmnist.models.S4DClassifier")
+    assert build_module(cfg)(torch.randn(30, 2, 1)).shape == (2, 10)

@@ -97,3 +97,21 @@ def test_unknown_mode_is_refused_listing_the_modes():
         InvalidArguments, match=r"sequence='diagonal' is invalid.*rows, columns, pixels, permuted"
     ):
         SequenceView("diagonal", 0.0, 1.0)
+
+
+def halving_order(n: int) -> list[int]:
+    """The S4 codebase's construction of its psMNIST order, restated: split a column of 0..N-1
+    (N the next power of two) in halves side by side until it is one row, keep entries below n."""
+    size = 1 << (n - 1).bit_length()
+    table = [[i] for i in range(size)]
+    while len(table) > 1:
+        half = len(table) // 2
+        table = [top + bottom for top, bottom in zip(table[:half], table[half:], strict=True)]
+    return [i for i in table[0] if i < n]
+
+
+def test_bit_reversal_is_the_pixel_order_s4_and_s5_read_psmnist_in():
+    order = pixel_permutation("bit_reversal")
+    assert order.tolist() == halving_order(784)
+    assert sorted(order.tolist()) == list(range(784))
+    assert order[:4].tolist() == [0, 512, 256, 768]

@@ -25,7 +25,7 @@ from seqmnist.data.augmentation import RandomAffine
 from seqmnist.data.batching import InMemoryImages, UnpaddedShard, keep_batch
 from seqmnist.data.checksums import MNIST_MD5, SIZE_CHECKED, Checksums
 from seqmnist.data.epochs import ResumableBatches, epoch_order
-from seqmnist.data.sequence import SIDE, SequenceView
+from seqmnist.data.sequence import BIT_REVERSAL, SIDE, SequenceView
 from seqmnist.data.sources import prepare_mnist
 
 OFFICIAL_TRAIN_SIZE = 60_000
@@ -70,7 +70,7 @@ class MNISTDataModule(LightningDataModule):
         shuffle_seed: int | None = None,
         dataset: str = "mnist",
         sequence: str = "rows",
-        permutation_seed: int = 0,
+        permutation_seed: int | str = 0,
         augmentation: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
@@ -85,7 +85,12 @@ class MNISTDataModule(LightningDataModule):
                 ("split_seed", split_seed, *INTEGER),
                 ("mean", mean, *NUMBER),
                 ("std", std, *POSITIVE_NUMBER),
-                ("permutation_seed", permutation_seed, *INTEGER),
+                (
+                    "permutation_seed",
+                    permutation_seed,
+                    lambda v: is_int(v) or v == BIT_REVERSAL,
+                    f"an integer, or {BIT_REVERSAL} (the order S4 and S5 use)",
+                ),
             ],
         )
         self.sequence_view = SequenceView(sequence, mean, std, permutation_seed)

@@ -16,8 +16,20 @@ def features_per_step(mode: str) -> int:
     return FEATURES_PER_STEP[mode]
 
 
-def pixel_permutation(seed: int) -> Tensor:
-    """The fixed pixel order of permuted sequential MNIST, drawn from `seed`."""
+# the deterministic order S4 and S5 read psMNIST in (`data.permutation_seed=bit_reversal`)
+BIT_REVERSAL = "bit_reversal"
+
+
+def pixel_permutation(seed: int | str) -> Tensor:
+    """The fixed pixel order of permuted sequential MNIST: step t reads pixel `order[t]`.
+
+    An integer draws the order from torch's generator; `bit_reversal` is the bit-reversal order of
+    the 1,024 indices of 10 bits, keeping those below 784.
+    """
+    if seed == BIT_REVERSAL:
+        bits = (SIDE * SIDE - 1).bit_length()
+        reversed_indices = [int(f"{k:0{bits}b}"[::-1], 2) for k in range(1 << bits)]
+        return torch.tensor([i for i in reversed_indices if i < SIDE * SIDE])
     return torch.randperm(SIDE * SIDE, generator=torch.Generator().manual_seed(seed))
 
 

@@ -1,0 +1,142 @@
+"""S4D against the LSTM on 784-step sequences, in one run: `python benchmarks/state_space.py`.
+
+Speed: trains `experiment=smnist_s4d` and `experiment=smnist_lstm` through the real configs,
+DataModule and LightningModule for `--batches` optimizer steps each, in turn for `--rounds`
+rounds, and reports training samples/s and the time one epoch takes at that rate (validation
+excluded; the first `--warmup` steps are not timed). Curves: `--runs DIR ...` adds, for each run
+folder of a finished recipe run (e.g. `python train.py experiment=psmnist_s4d`), its validation
+accuracy after each epoch against training minutes and its test accuracy, from its TensorBoard
+events and result.json. Writes benchmarks/results/state_space.md and .png.
+Not a test: nothing here asserts, it only measures.
+"""
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from common import fit, publish, training_benchmark_parser
+from lightning.pytorch import Callback, LightningModule, Trainer
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from seqmnist.runs.process import keep_freed_memory_in_process
+
+RECIPES = ("smnist_s4d", "smnist_lstm")
+
+
+class StepClock(Callback):
+    """Seconds and samples of the training steps after the first `warmup`."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.seconds = 0.0
+        self.samples = 0
+        self.images_per_epoch = 0
+        self._started = 0.0
+
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.images_per_epoch = len(trainer.datamodule.data_train)
+
+    def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch, *_) -> None:
+        self._started = time.perf_counter()
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, _, batch, *__
+    ) -> None:
+        if trainer.global_step > self.warmup:
+            self.seconds += time.perf_counter() - self._started
+            self.samples += batch[1].size(0)
+
+
+def speed(arguments) -> dict[str, list[tuple[float, float]]]:
+    """recipe -> [(samples/s, seconds per epoch)] per round."""
+    rounds: dict[str, list[tuple[float, float]]] = {recipe: [] for recipe in RECIPES}
+    for _ in range(arguments.rounds):
+        for recipe in RECIPES:
+            clock = fit(
+                arguments.data_dir,
+                lambda _: StepClock(arguments.warmup),
+                f"experiment={recipe}",
+                "trainer.max_epochs=1",
+                f"+trainer.limit_train_batches={arguments.warmup + arguments.batches}",
+                *arguments.override,
+            )
+            rate = clock.samples / clock.seconds
+            rounds[recipe].append((rate, clock.images_per_epoch / rate))
+    return rounds
+
+
+def curve(run_dir: Path) -> tuple[str, list[tuple[float, float]], dict]:
+    """(recipe, [(training minutes, val acc)] per epoch, result.json) of a finished run folder."""
+    result = json.loads((run_dir / "result.json").read_text())
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    start = events.Scalars("train/loss_step")[0].wall_time
+    points = [(e.wall_time - start, e.value) for e in events.Scalars("val/acc")]
+    recipe = next(
+        (o.split("=", 1)[1] for o in result["overrides"] if o.startswith("experiment=")), "?"
+    )
+    return recipe, [(seconds / 60, accuracy) for seconds, accuracy in points], result
+
+
+def main() -> None:
+    parser = training_benchmark_parser(__doc__)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--batches", type=int, default=40, help="timed steps per recipe and round")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--runs", type=Path, nargs="*", default=[], help="finished run folders")
+    arguments = parser.parse_args()
+    keep_freed_memory_in_process()
+
+    rounds = speed(arguments)
+    medians = {r: statistics.median(s for s, _ in rounds[r]) for r in RECIPES}
+    lines = [
+        f"# S4D against the LSTM on 784 steps ({torch.get_num_threads()} threads, "
+        f"torch {torch.__version__})",
+        "",
+        f"Training steps of each recipe, {arguments.batches} timed per round, recipes in turn, "
+        f"{arguments.rounds} rounds; an epoch is the 55,000-image training split at that rate.",
+        "",
+        "| recipe | samples/s per round | median samples/s | epoch |",
+        "|---|---|---|---|",
+        *(
+            f"| `experiment={recipe}` | {', '.join(f'{s:.0f}' for s, _ in rounds[recipe])} | "
+            f"{medians[recipe]:.0f} | {statistics.median(e for _, e in rounds[recipe]) / 60:.1f} min |"
+            for recipe in RECIPES
+        ),
+        "",
+        f"S4D epoch / LSTM epoch: {medians['smnist_lstm'] / medians['smnist_s4d']:.2f}",
+        "",
+    ]
+    if arguments.runs:
+        figure, axes = plt.subplots(figsize=(7, 4))
+        lines += [
+            "| run | epochs | validation accuracy per epoch | test accuracy |",
+            "|---|---|---|---|",
+        ]
+        for run_dir in arguments.runs:
+            recipe, points, result = curve(run_dir)
+            accuracies = ", ".join(f"{100 * a:.2f}" for _, a in points)
+            lines.append(
+                f"| `{recipe}` ({run_dir.name}) | {len(points)} | {accuracies} | "
+                f"{100 * result['metrics']['test/acc']:.2f} % |"
+            )
+            axes.plot(
+                [m for m, _ in points], [100 * a for _, a in points], marker="o", label=recipe
+            )
+        axes.set(xlabel="training minutes (validation included)", ylabel="validation accuracy (%)")
+        axes.legend()
+        axes.grid(alpha=0.3)
+        figure.tight_layout()
+        arguments.out.mkdir(parents=True, exist_ok=True)
+        figure.savefig(arguments.out / "state_space.png", dpi=120)
+    publish("\n".join(lines), arguments.out / "state_space.md")
+
+
+if __name__ == "__main__":
+    main()
