@@ -268,3 +268,14 @@ def test_the_gpu_trainer_composes_with_the_state_space_model(tmp_path):
     cfg = compose_train(tmp_path, "trainer=gpu", "model=s4d", "data.sequence=pixels")
     assert (cfg.trainer.accelerator, cfg.model._target_) == ("gpu", "seqmnist.models.S4DClassifier")
     assert build_module(cfg)(torch.randn(30, 2, 1)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("search", ["optuna", "time_to_target"])
+@pytest.mark.parametrize("model", options("model"))
+def test_a_search_varies_settings_the_chosen_model_has(search, model):
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(
+            "train", [f"hparams_search={search}", f"model={model}"], return_hydra_config=True
+        )
+    varied = [key.split(".", 1)[1] for key in cfg.hydra.sweeper.params if key.startswith("model.")]
+    assert varied and all(setting in cfg.model for setting in varied)
