@@ -65,8 +65,8 @@ class S4DKernel(nn.Module):
 
 class S4DLayer(nn.Module):
     """One S4D layer on `(batch, time, channels)`: y = K * u + D u, then GELU, tied dropout and a
-    position-wise mixing (`glu`: a linear map to 2x the channels and a GLU; or `linear`), as the S4 code's example model (whose blocks drop out a second time,
-    after the mixing; one dropout per block here)."""
+    position-wise mixing (`glu`: a linear map to twice the channels and a GLU; or `linear`), as in
+    the S4 code's example model (whose blocks drop out a second time, after the mixing)."""
 
     def __init__(
         self,
@@ -103,9 +103,8 @@ class S4DLayer(nn.Module):
         chunks = -(-length // c)
         dt_a, b_bar, c_out = self.kernel.discrete()
         modes = dt_a.shape[-1]
-        powers = _complex_exp(
-            dt_a.unsqueeze(-1) * torch.arange(c + 1, device=u.device)
-        )  # (H, N, c+1)
+        steps = torch.arange(c + 1, device=u.device)
+        powers = _complex_exp(dt_a.unsqueeze(-1) * steps)  # A-bar^l, (H, N, c + 1)
         # K_l = 2 Re(C B-bar A-bar^l), l < c, laid out as the Toeplitz matrix T[t, j] = K_{t-j}
         k = 2 * (c_out * b_bar).unsqueeze(-1).mul(powers[..., :c]).sum(1).real  # (H, c)
         lag = torch.arange(c, device=u.device)
@@ -121,10 +120,9 @@ class S4DLayer(nn.Module):
         out_of_state = out_of_state.reshape(channels, 2 * modes, c)
 
         padded = F.pad(u, (0, 0, 0, chunks * c - length)) if length % c else u
+        # channel-major and contiguous: bmm copies each channel's matrix of a strided view
         blocks = padded.view(batch, chunks, c, channels).permute(3, 0, 1, 2)
-        blocks = blocks.reshape(
-            channels, batch * chunks, c
-        ).contiguous()  # bmm copies per channel otherwise
+        blocks = blocks.reshape(channels, batch * chunks, c).contiguous()
         fed = torch.view_as_complex(
             torch.bmm(blocks, into_state).view(channels, batch, chunks, modes, 2)
         )
@@ -156,7 +154,7 @@ class S4DLayer(nn.Module):
 
 
 def _complex_exp(z: Tensor) -> Tensor:
-    """exp of a complex tensor from real functions: torch's complex exp is ~10x slower on CPU."""
+    """exp of a complex tensor from real functions, which torch runs faster on CPU."""
     magnitude = torch.exp(z.real)
     return torch.complex(magnitude * torch.cos(z.imag), magnitude * torch.sin(z.imag))
 
