@@ -10,6 +10,8 @@ from helpers.synthetic import save_digit
 from lightning.pytorch.utilities import measure_flops
 
 from seqmnist.callbacks import SECONDS_TO_TARGET
+from seqmnist.config.checks import validate
+from seqmnist.errors import ConfigError
 from seqmnist.evaluation import evaluate
 from seqmnist.models import S4DClassifier, SequenceClassifierModule
 from seqmnist.prediction import load_network, predict
@@ -119,3 +121,11 @@ def test_a_sweep_of_s4d_jobs_under_ddp_sim_trains_each_job(tmp_path, synthetic_m
     jobs = [result_of(sweep / job) for job in ("0", "1")]
     assert [job["status"] for job in jobs] == ["completed", "completed"]
     assert all(0 <= job["metrics"]["test/acc"] <= 1 for job in jobs)
+
+
+def test_bad_s4d_settings_are_reported_by_their_config_keys(tmp_path):
+    cfg = compose_train(tmp_path, "model=s4d", "model.d_state=0", "model.bidirectional=true")
+    with pytest.raises(
+        ConfigError, match=r"model\.d_state=0 is invalid.*model\.bidirectional=True"
+    ):
+        validate(cfg)
