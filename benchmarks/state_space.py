@@ -10,7 +10,6 @@ events and result.json. Writes benchmarks/results/state_space.md and .png.
 Not a test: nothing here asserts, it only measures.
 """
 
-import json
 import statistics
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from seqmnist.runs.process import keep_freed_memory_in_process
+from seqmnist.runs.results import RESULT_FILE, RunResult, read_result
 
 RECIPES = ("smnist_s4d", "smnist_lstm")
 
@@ -71,15 +71,15 @@ def speed(arguments) -> dict[str, list[tuple[float, float]]]:
     return rounds
 
 
-def curve(run_dir: Path) -> tuple[str, list[tuple[float, float]], dict]:
+def curve(run_dir: Path) -> tuple[str, list[tuple[float, float]], RunResult]:
     """(recipe, [(training minutes, val acc)] per epoch, result.json) of a finished run folder."""
-    result = json.loads((run_dir / "result.json").read_text())
+    result = read_result(run_dir / RESULT_FILE)
     events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()
     start = events.Scalars("train/loss_step")[0].wall_time
     points = [(e.wall_time - start, e.value) for e in events.Scalars("val/acc")]
     recipe = next(
-        (o.split("=", 1)[1] for o in result["overrides"] if o.startswith("experiment=")), "?"
+        (o.split("=", 1)[1] for o in result.overrides if o.startswith("experiment=")), "?"
     )
     return recipe, [(seconds / 60, accuracy) for seconds, accuracy in points], result
 
@@ -124,7 +124,7 @@ def main() -> None:
             accuracies = ", ".join(f"{100 * a:.2f}" for _, a in points)
             lines.append(
                 f"| `{recipe}` ({run_dir.name}) | {len(points)} | {accuracies} | "
-                f"{100 * result['metrics']['test/acc']:.2f} % |"
+                f"{100 * result.metrics['test/acc']:.2f} % |"
             )
             axes.plot(
                 [m for m, _ in points], [100 * a for _, a in points], marker="o", label=recipe

@@ -59,3 +59,16 @@ POSITIVE_NUMBER: tuple[Predicate, str] = (
     "a positive number",
 )
 BOOLEAN: tuple[Predicate, str] = (lambda value: isinstance(value, bool), "true or false")
+NON_NEGATIVE_NUMBER: tuple[Predicate, str] = (
+    lambda value: is_number(value) and value >= 0,
+    "a number >= 0",
+)
+# a dropout rate, a scale jitter: 1 would remove everything
+FRACTION: tuple[Predicate, str] = (
+    lambda value: is_number(value) and 0 <= value < 1,
+    "a number in [0, 1)",
+)
+CLASS_COUNT: tuple[Predicate, str] = (
+    lambda value: is_int(value) and value > 1,
+    "an integer of at least 2",
+)

@@ -119,13 +119,13 @@ def ensure_model_fits_in_memory(model_cfg: DictConfig) -> None:
     parameters = sum(parameter.numel() for parameter in net.parameters())
     needed, available = parameters * _TRAINING_BYTES_PER_PARAMETER, available_memory_bytes()
     if available is not None and needed > available:
-        sizes = [f"model.{key}" for key in _SIZE_KEYS if key in model_cfg]
-        settings = " with ".join(f"{key}={OmegaConf.select(model_cfg, key[6:])}" for key in sizes)
+        sizes = [key for key in _SIZE_KEYS if key in model_cfg]
+        settings = " with ".join(f"model.{key}={model_cfg[key]}" for key in sizes)
         raise ConfigError(
             f"{settings} makes a network of {parameters:,} parameters, which needs "
             f"{needed / 1e9:,.1f} GB to train (weights, gradients and optimizer state, before any "
             f"activations), but this machine has {available / 1e9:,.1f} GB of memory available. "
-            f"Choose a smaller {' or '.join(sizes)}."
+            f"Choose a smaller {' or '.join(f'model.{key}' for key in sizes)}."
         )
 
 

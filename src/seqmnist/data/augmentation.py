@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from seqmnist.arguments import ensure_valid, is_number
+from seqmnist.arguments import FRACTION, NON_NEGATIVE_NUMBER, ensure_valid
 
 
 class RandomAffine:
@@ -21,9 +21,9 @@ class RandomAffine:
         ensure_valid(
             type(self).__name__,
             [
-                ("degrees", degrees, lambda v: is_number(v) and v >= 0, "a number >= 0"),
-                ("translate", translate, lambda v: is_number(v) and v >= 0, "a number >= 0"),
-                ("scale", scale, lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+                ("degrees", degrees, *NON_NEGATIVE_NUMBER),
+                ("translate", translate, *NON_NEGATIVE_NUMBER),
+                ("scale", scale, *FRACTION),
             ],
         )
         self.degrees = degrees

@@ -5,10 +5,11 @@ from torch import Tensor, nn
 
 from seqmnist.arguments import (
     BOOLEAN,
+    CLASS_COUNT,
+    FRACTION,
     POSITIVE_INTEGER,
     Predicate,
     ensure_valid,
-    is_int,
     is_number,
     one_of,
 )
@@ -49,13 +50,8 @@ class RecurrentClassifier(nn.Module):
                 ("input_size", input_size, *POSITIVE_INTEGER),
                 ("hidden", hidden, *POSITIVE_INTEGER),
                 ("layers", layers, *POSITIVE_INTEGER),
-                ("dropout", dropout, lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
-                (
-                    "num_classes",
-                    num_classes,
-                    lambda v: is_int(v) and v > 1,
-                    "an integer of at least 2",
-                ),
+                ("dropout", dropout, *FRACTION),
+                ("num_classes", num_classes, *CLASS_COUNT),
                 ("cell", cell, *one_of(CELLS)),
                 ("bidirectional", bidirectional, *BOOLEAN),
                 ("readout", readout, *one_of(READOUTS)),
@@ -114,9 +110,14 @@ class RecurrentClassifier(nn.Module):
             raise ValueError("a bidirectional network reads every step before answering")
         outputs, _ = self.rnn(sequence)
         if self.readout == "mean":
-            steps = torch.arange(1, len(outputs) + 1, device=outputs.device, dtype=outputs.dtype)
-            outputs = outputs.cumsum(dim=0) / steps.view(-1, 1, 1)
+            outputs = running_mean(outputs)
         return self.head(self.output_dropout(outputs))
+
+
+def running_mean(outputs: Tensor) -> Tensor:
+    """`(time, ...)` -> the mean of the outputs up to each step: a mean readout cut at every step."""
+    steps = torch.arange(1, len(outputs) + 1, device=outputs.device, dtype=outputs.dtype)
+    return outputs.cumsum(dim=0) / steps.view(-1, *([1] * (outputs.dim() - 1)))
 
 
 def _forget_bias_rule(cell: str) -> tuple[Predicate, str]:

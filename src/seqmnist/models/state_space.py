@@ -13,6 +13,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqmnist.arguments import (
+    BOOLEAN,
+    CLASS_COUNT,
+    FRACTION,
+    NON_NEGATIVE_NUMBER,
     POSITIVE_INTEGER,
     POSITIVE_NUMBER,
     ensure_valid,
@@ -20,6 +24,7 @@ from seqmnist.arguments import (
     is_number,
     one_of,
 )
+from seqmnist.models.recurrent import running_mean
 
 INITS = ("lin", "inv")
 READOUTS = ("mean", "last")
@@ -216,20 +221,18 @@ class S4DClassifier(nn.Module):
                 ("d_state", d_state, lambda v: is_int(v) and v >= 2 and v % 2 == 0,
                  "an even integer of at least 2 (conjugate pairs of complex modes)"),
                 ("layers", layers, *POSITIVE_INTEGER),
-                ("dropout", dropout, lambda v: is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+                ("dropout", dropout, *FRACTION),
                 ("dt_min", dt_min, *POSITIVE_NUMBER),
                 ("dt_max", dt_max, lambda v: is_number(v) and is_number(dt_min) and v >= dt_min > 0,
                  "a number of at least dt_min"),
                 ("init", init, *one_of(INITS)),
                 ("mixing", mixing, *one_of(MIXINGS)),
                 ("readout", readout, *one_of(READOUTS)),
-                ("prenorm", prenorm, lambda v: isinstance(v, bool), "true or false"),
-                ("num_classes", num_classes, lambda v: is_int(v) and v > 1,
-                 "an integer of at least 2"),
+                ("prenorm", prenorm, *BOOLEAN),
+                ("num_classes", num_classes, *CLASS_COUNT),
                 ("chunk", chunk, *POSITIVE_INTEGER),
                 ("ssm_lr", ssm_lr, *POSITIVE_NUMBER),
-                ("ssm_weight_decay", ssm_weight_decay, lambda v: is_number(v) and v >= 0,
-                 "a number of at least 0"),
+                ("ssm_weight_decay", ssm_weight_decay, *NON_NEGATIVE_NUMBER),
                 ("bidirectional", bidirectional, lambda v: v is False,
                  "false: this S4D reads causally, one direction (use model=recurrent for a "
                  "bidirectional network)"),
@@ -275,8 +278,5 @@ class S4DClassifier(nn.Module):
     def logits_per_step(self, sequence: Tensor) -> Tensor:
         """Logits `(time, batch, num_classes)` as if reading stopped after each step, by the
         recurrence (the convolution's state after step t is the recurrence's)."""
-        x = self.features(sequence, step_by_step=True)
-        if self.readout == "mean":
-            steps = torch.arange(1, x.shape[1] + 1, device=x.device, dtype=x.dtype)
-            x = x.cumsum(dim=1) / steps.view(1, -1, 1)
-        return self.head(x).transpose(0, 1)
+        x = self.features(sequence, step_by_step=True).transpose(0, 1)
+        return self.head(running_mean(x) if self.readout == "mean" else x)
