@@ -4,8 +4,7 @@ import hydra
 from omegaconf import DictConfig
 
 from seqmnist.evaluation import evaluate
-from seqmnist.launch import prepare_script, run_command
-from seqmnist.runs.recording import run_recorded
+from seqmnist.launch import prepare_script, run_command, run_recorded
 
 prepare_script(__file__)
 

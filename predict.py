@@ -3,9 +3,8 @@
 import hydra
 from omegaconf import DictConfig
 
-from seqmnist.launch import prepare_script, run_command
+from seqmnist.launch import prepare_script, run_command, run_recorded
 from seqmnist.prediction import predict
-from seqmnist.runs.recording import run_recorded
 
 prepare_script(__file__)
 

@@ -3,8 +3,7 @@
 import hydra
 from omegaconf import DictConfig
 
-from seqmnist.launch import prepare_script, run_command
-from seqmnist.runs.recording import run_recorded
+from seqmnist.launch import prepare_script, run_command, run_recorded
 from seqmnist.training import train
 
 prepare_script(__file__)

@@ -13,7 +13,7 @@ import torch
 from common import publish, timeline, training_benchmark_parser
 
 from seqmnist.errors import ConfigError
-from seqmnist.runs.process import keep_freed_memory_in_process
+from seqmnist.machine import keep_freed_memory_in_process
 
 PRECISIONS = ("32-true", "bf16-mixed")
 

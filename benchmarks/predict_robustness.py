@@ -20,8 +20,9 @@ from common import publish
 from PIL import Image
 from torchvision.datasets import MNIST
 
+from seqmnist.config.build import load_trained
 from seqmnist.data.sources import prepare_mnist
-from seqmnist.prediction import classify, image_files, load_network, prepared_digits
+from seqmnist.prediction import classify, image_files, prepared_digits
 
 REPO = Path(__file__).resolve().parents[1]
 SIDE = 112  # a digit drawn at 4x MNIST's resolution, as a phone or scanner would give
@@ -170,7 +171,8 @@ def main() -> None:
     prepare_mnist(arguments.data_dir)
     test = MNIST(str(arguments.data_dir), train=False)
     digits, labels = test.data[: arguments.count], test.targets[: arguments.count]
-    net, view, _ = load_network(arguments.ckpt)
+    trained = load_trained(arguments.ckpt)
+    net, view = trained.module.net, trained.view
     with torch.no_grad():
         plain = float((net(view(digits)).argmax(dim=-1) == labels).float().mean())
 

@@ -15,7 +15,7 @@ from common import publish
 from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.callbacks import SECONDS_TO_TARGET
-from seqmnist.runs.results import COMPLETED, RESULT_FILE, RunResult, read_result
+from seqmnist.records.results import COMPLETED, RESULT_FILE, RunResult, read_result
 
 
 def recipe_of(trial_dir: Path) -> dict[str, object]:

@@ -23,8 +23,8 @@ from common import fit, publish, training_benchmark_parser
 from lightning.pytorch import Callback, LightningModule, Trainer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from seqmnist.runs.process import keep_freed_memory_in_process
-from seqmnist.runs.results import RESULT_FILE, RunResult, read_result
+from seqmnist.machine import keep_freed_memory_in_process
+from seqmnist.records.results import RESULT_FILE, RunResult, read_result
 
 RECIPES = ("smnist_s4d", "smnist_lstm")
 

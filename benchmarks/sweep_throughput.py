@@ -27,7 +27,7 @@ from pathlib import Path
 
 from common import publish
 
-from seqmnist.runs.process import available_cores
+from seqmnist.machine import available_cores
 
 REPO = Path(__file__).resolve().parents[1]
 GRID = "model.hidden=126,127,128,129"

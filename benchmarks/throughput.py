@@ -28,9 +28,9 @@ from torchvision import transforms
 from torchvision.datasets import MNIST
 
 from seqmnist.data import MNISTDataModule
+from seqmnist.machine import keep_freed_memory_in_process
 from seqmnist.models import RecurrentClassifier
 from seqmnist.models.flops import register_flop_formulas
-from seqmnist.runs.process import keep_freed_memory_in_process
 
 TRAIN_IMAGES = 55_000
 Batch = tuple[Tensor, Tensor]

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import torch
 from common import publish, timeline, training_benchmark_parser
 
-from seqmnist.runs.process import keep_freed_memory_in_process
+from seqmnist.machine import keep_freed_memory_in_process
 
 RECIPES = {
     "default (`python train.py`)": [],

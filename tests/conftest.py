@@ -8,7 +8,7 @@ import torch
 from helpers.synthetic import SyntheticMNIST, write_synthetic_mnist
 
 from seqmnist.config.resolvers import register_resolvers
-from seqmnist.runs.process import available_cores
+from seqmnist.machine import available_cores
 
 register_resolvers()
 

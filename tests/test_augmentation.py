@@ -4,11 +4,11 @@ import pytest
 import torch
 from lightning.pytorch import Callback, Trainer
 
-from seqmnist.arguments import InvalidArguments
 from seqmnist.data import MNISTDataModule
 from seqmnist.data.augmentation import RandomAffine
 from seqmnist.data.epochs import epoch_order
 from seqmnist.models import RecurrentClassifier, SequenceClassifierModule
+from seqmnist.validation import InvalidArguments
 
 
 def blob_images(batch: int) -> torch.Tensor:

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from seqmnist.callbacks import SECONDS_TO_TARGET
 from seqmnist.data.sources import prepare_mnist
-from seqmnist.runs.results import RunResult, write_result
+from seqmnist.records.results import RunResult, write_result
 
 SHORT_TRAINING = [
     "--override",

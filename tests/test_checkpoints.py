@@ -7,8 +7,8 @@ import torch
 from helpers.runs import train_synthetic
 
 from seqmnist.errors import CheckpointError
-from seqmnist.runs.checkpoints import find_latest
-from seqmnist.runs.results import COMPLETED, RunResult, write_result
+from seqmnist.records.checkpoints import find_latest
+from seqmnist.records.results import COMPLETED, RunResult, write_result
 
 
 def test_ckpt_path_latest_continues_the_newest_run(tmp_path, synthetic_mnist):

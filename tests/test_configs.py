@@ -11,7 +11,7 @@ from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.pytorch import Callback, LightningDataModule, Trainer
 from lightning.pytorch.loggers import Logger
 
-from seqmnist.config.build import build_callbacks, build_loggers, build_module
+from seqmnist.config.build import build_loggers, build_module, build_run
 from seqmnist.models import S4DClassifier, SequenceClassifierModule
 from seqmnist.models.lightning_module import parameter_groups
 
@@ -74,7 +74,7 @@ def test_logger_option_instantiates_loggers(tmp_path, option):
 
 @pytest.mark.parametrize("option", options("callbacks"))
 def test_callbacks_option_instantiates_callbacks(tmp_path, option):
-    callbacks = build_callbacks(compose_train(tmp_path, f"callbacks={option}").get("callbacks"))
+    callbacks = build_run(compose_train(tmp_path, f"callbacks={option}")).callbacks
     assert all(isinstance(callback, Callback) for callback in callbacks)
 
 
@@ -104,10 +104,7 @@ def test_tf_tutorial_experiment_is_the_tutorials_recipe(tmp_path):
 
 def test_without_a_logger_the_learning_rate_monitor_is_left_out(tmp_path):
     cfg = compose_train(tmp_path, "logger=none")
-    assert not any(
-        type(c).__name__ == "LearningRateMonitor"
-        for c in build_callbacks(cfg.callbacks, with_logger=False)
-    )
+    assert not any(type(c).__name__ == "LearningRateMonitor" for c in build_run(cfg).callbacks)
 
 
 @pytest.mark.parametrize("optimizer", options("optimizer"))
@@ -126,16 +123,16 @@ def test_one_cycle_leaves_plain_sgd_without_momentum(tmp_path):
 
 
 def built_for(tmp_path: Path, *overrides: str) -> dict:
-    """Everything train.py builds from a config, except the data."""
+    """Everything train.py builds from a config."""
     cfg = compose_train(tmp_path, *overrides)
-    module = build_module(cfg)
+    run = build_run(cfg)
     return {
         "cfg": cfg,
-        "net": module.net,
-        "optimizer": module.optimizer_factory(params=parameter_groups(module.net)),
+        "net": run.module.net,
+        "optimizer": run.module.optimizer_factory(params=parameter_groups(run.module.net)),
         "trainer": instantiate(cfg.trainer, logger=False),
-        "loggers": build_loggers(cfg.get("logger")),
-        "callbacks": build_callbacks(cfg.get("callbacks")),
+        "loggers": run.loggers,
+        "callbacks": run.callbacks,
     }
 
 

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from seqmnist.arguments import InvalidArguments
 from seqmnist.data import MNISTDataModule
 from seqmnist.data.batching import UnpaddedShard
+from seqmnist.validation import InvalidArguments
 
 
 def make_datamodule(synthetic, **overrides) -> MNISTDataModule:

@@ -3,6 +3,8 @@ read-only data and paths with spaces get a clear answer, never a traceback or a 
 
 import importlib.util
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers.runs import TINY_RUN, only_run, result_of, run_cli
+from helpers.runs import SMALL_BATCHES, TINY_RUN, cli_command, cli_env, only_run, result_of, run_cli
 from helpers.synthetic import make_digit_like_arrays, write_synthetic_mnist
 from PIL import Image
 
@@ -234,3 +236,44 @@ def test_an_option_whose_plugin_extra_is_missing_names_the_pip_command(
 def test_options_whose_plugin_is_installed_pass(capsys):
     check_command_line(["-m", "hparams_search=optuna", "hydra/launcher=local_parallel"])
     assert capsys.readouterr().err == ""
+
+
+def _can_mount_a_small_disk() -> bool:
+    """A user namespace (unshare -rm) lets an unprivileged test mount its own tmpfs."""
+    if not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount_a_small_disk(), reason="needs unshare -rm to mount a tmpfs")
+def test_a_log_folder_that_fills_up_names_the_file_and_the_intact_checkpoints(
+    tmp_path, synthetic_mnist
+):
+    # the default 2x128 LSTM's checkpoints (2.6 MB each): the first fits in 3 MB, the second not
+    logs = tmp_path / "full"
+    logs.mkdir()
+    train = shlex.join(
+        cli_command(
+            "train.py",
+            *SMALL_BATCHES,
+            *synthetic_mnist.overrides(),
+            f"paths.log_dir={logs}",
+            "trainer.max_epochs=2",
+        )
+    )
+    report = f"rc=$?; ls {logs}/train/runs/*; exit $rc"
+    script = f"mount -t tmpfs -o size=3m tmpfs {logs} && {train}; {report}"
+    result = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script],
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    (message,) = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert "No space left on the device" in message and "last.ckpt could not be written" in message
+    assert "Checkpoints intact: " in message and "epoch_000.ckpt" in message
+    assert "result.json could not be written either" in message
+    assert "result.json" not in result.stdout.split()  # nor half of one left behind

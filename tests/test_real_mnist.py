@@ -11,10 +11,10 @@ from helpers.synthetic import file_md5
 from PIL import Image
 from torchvision.datasets import MNIST
 
+from seqmnist.config.build import load_trained
 from seqmnist.data.checksums import MNIST_MD5
 from seqmnist.data.datamodule import MNISTDataModule
 from seqmnist.data.sources import prepare_mnist, raw_folder
-from seqmnist.prediction import load_network
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +66,8 @@ def test_predict_resize_classifies_inverted_resized_test_digits_as_the_model_doe
         )  # ink on paper
         paths.append(path)
 
-    net, view, _ = load_network(checkpoint)
+    trained = load_trained(checkpoint)
+    net, view = trained.module.net, trained.view
     with torch.no_grad():
         expected = net(view(originals)).argmax(dim=-1)
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from lightning.pytorch import Trainer
 
-from seqmnist.runs import report
+from seqmnist.records import report
 
 
 def title_after_testing(images: int, **trainer_settings) -> str:

@@ -10,7 +10,7 @@ from lightning.pytorch.trainer.connectors import data_connector
 from torch.utils.data import DataLoader
 
 from seqmnist.errors import ConfigError
-from seqmnist.runs.process import set_float32_precision, silence_dataloader_worker_hint
+from seqmnist.machine import set_float32_precision, silence_dataloader_worker_hint
 from seqmnist.training import train
 
 

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from seqmnist.arguments import InvalidArguments
 from seqmnist.data.sequence import SequenceView, pixel_permutation
+from seqmnist.validation import InvalidArguments
 
 
 def numbered_pixels(batch: int) -> torch.Tensor:

@@ -8,9 +8,9 @@ from helpers.synthetic import write_synthetic_mnist
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
+from seqmnist.config.build import load_trained
 from seqmnist.data.datamodule import MNISTDataModule, sequence_view_of
 from seqmnist.data.sequence import pixel_permutation
-from seqmnist.prediction import load_network
 from seqmnist.training import train
 
 DATASETS = {"mnist": MNIST, "fashion_mnist": FashionMNIST, "kmnist": KMNIST}
@@ -96,7 +96,7 @@ def test_permuted_pixel_order_is_the_same_after_reloading_the_checkpoint(tmp_pat
     checkpoint = torch.load(checkpoint_path, weights_only=True)
     stored = checkpoint[MNISTDataModule.__qualname__]["pixel_permutation"]
     assert torch.equal(stored, pixel_permutation(11))
-    _, view, _ = load_network(checkpoint_path)
+    view = load_trained(checkpoint_path).view
     assert torch.equal(view.permutation, stored)
 
 

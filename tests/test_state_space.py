@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from seqmnist.arguments import InvalidArguments
 from seqmnist.models import S4DClassifier
 from seqmnist.models.lightning_module import parameter_groups
 from seqmnist.models.schedules import one_cycle
+from seqmnist.validation import InvalidArguments
 
 
 def small_s4d(**settings) -> S4DClassifier:

@@ -16,7 +16,7 @@ from helpers.runs import QUICK, result_of, run_cli, start_cli, train_then_evalua
 from helpers.synthetic import write_synthetic_mnist
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from seqmnist.runs.recording import INTERRUPTED_EXIT_CODE
+from seqmnist.launch import INTERRUPTED_EXIT_CODE
 
 # the sweeps choose model.hidden themselves; a fixed value after them would win
 TINY = [o for o in QUICK if not o.startswith("model.hidden")] + [

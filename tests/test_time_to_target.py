@@ -7,9 +7,9 @@ import torch
 from helpers.runs import compose_train, train_synthetic
 
 from seqmnist.callbacks import SECONDS_TO_TARGET
-from seqmnist.config.checks import validate
+from seqmnist.config.build import build_run
 from seqmnist.errors import ConfigError
-from seqmnist.runs.results import RunResult, write_result
+from seqmnist.records.results import RunResult, write_result
 
 TIME_TO_TARGET = ["callbacks=[default,time_to_target]", "trainer.max_epochs=5"]
 # val/loss starts near ln(10) = 2.3, so a target of 1.0 on it is met at the first validation
@@ -96,4 +96,4 @@ def test_a_target_outside_zero_to_one_is_refused_under_its_config_key(tmp_path):
         tmp_path, "callbacks=[default,time_to_target]", "callbacks.time_to_target.target=97.5"
     )
     with pytest.raises(ConfigError, match=r"callbacks\.time_to_target\.target=97\.5 is invalid"):
-        validate(cfg)
+        build_run(cfg)

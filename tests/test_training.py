@@ -23,9 +23,9 @@ from hydra.utils import instantiate
 from lightning.pytorch import Trainer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from seqmnist.config.build import load_trained
 from seqmnist.errors import ConfigError
-from seqmnist.models import SequenceClassifierModule
-from seqmnist.runs.checkpoints import read_checkpoint, run_config_of
+from seqmnist.records.checkpoints import read_checkpoint
 from seqmnist.training import train
 
 
@@ -96,17 +96,15 @@ def test_train_prints_the_test_accuracy_tensorboard_holds_and_eval_recomputes(
     events.Reload()
     assert events.Scalars("test/acc")[-1].value == pytest.approx(printed, abs=1e-6)
     assert recomputed == pytest.approx(printed, abs=1e-6)
-    assert_load_from_checkpoint_tests_as_eval_did(run_dir, synthetic_mnist.root, recomputed)
+    assert_load_trained_tests_as_eval_did(run_dir, synthetic_mnist.root, recomputed)
 
 
-def assert_load_from_checkpoint_tests_as_eval_did(
-    run_dir: Path, data_dir: Path, evaluated: float
-) -> None:
-    """Outside the scripts, one line loads the module; with its run's data settings it tests the
+def assert_load_trained_tests_as_eval_did(run_dir: Path, data_dir: Path, evaluated: float) -> None:
+    """Outside the scripts, one call loads the module; with its run's data settings it tests the
     same as eval.py."""
     best = next((run_dir / "checkpoints").glob("epoch_*.ckpt"))
-    module = SequenceClassifierModule.load_from_checkpoint(best)
-    data_cfg = run_config_of(read_checkpoint(best)).data
+    trained = load_trained(best)
+    module, data_cfg = trained.module, trained.run_config.data
     data_cfg.data_dir = str(data_dir)
     trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
     (metrics,) = trainer.test(module, datamodule=instantiate(data_cfg), verbose=False)

@@ -1,4 +1,14 @@
-"""Errors a user can fix; the CLI prints them as one paragraph instead of a traceback."""
+"""Errors a user can fix (the CLI prints them as one paragraph instead of a traceback) and the
+exit codes that end a run."""
+
+import signal
+
+USER_ERROR_EXIT_CODE = 2
+# the shell's convention for "ended by SIGTERM", so schedulers and scripts see a failed run (a gap
+# in Lightning 2.6: it exits 1 as for any error, or 0 when its evaluation loop ignores the signal)
+TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
+# and for "ended by SIGINT": Ctrl-C that reaches an entry script outside a run
+INTERRUPTED_EXIT_CODE = 128 + signal.SIGINT
 
 
 class SeqmnistError(Exception):

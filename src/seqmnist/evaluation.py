@@ -6,15 +6,13 @@ from hydra.utils import instantiate
 from lightning.pytorch import Trainer
 from omegaconf import DictConfig
 
-from seqmnist.config.build import build_loggers, build_module
+from seqmnist.callbacks import ReleaseProcessGroup
+from seqmnist.config.build import build_loggers, load_trained
 from seqmnist.config.checks import ensure_accelerator_available
-from seqmnist.runs.checkpoints import (
-    read_checkpoint,
-    resolve_checkpoint,
-    run_config_of,
-)
-from seqmnist.runs.process import SIGTERM_WATCH, configure_process
-from seqmnist.runs.report import as_floats, print_metrics, tested_on
+from seqmnist.machine import configure_process
+from seqmnist.records.checkpoints import resolve_checkpoint
+from seqmnist.records.report import as_floats, print_metrics, tested_on
+from seqmnist.sigterm import SIGTERM_WATCH
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
@@ -26,13 +24,20 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     ensure_accelerator_available(cfg.trainer)
     configure_process(cfg.float32_precision)
     checkpoint_path = resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir))
-    run_cfg = run_config_of(read_checkpoint(checkpoint_path))
+    trained = load_trained(checkpoint_path)
+    run_cfg = trained.run_config
     run_cfg.data.data_dir = cfg.paths.data_dir
 
     datamodule = instantiate(run_cfg.data)
-    module = build_module(run_cfg)
-    trainer: Trainer = instantiate(cfg.trainer, logger=build_loggers(cfg.get("logger")) or False)
-    trainer.test(module, datamodule=datamodule, ckpt_path=str(checkpoint_path), weights_only=True)
+    trainer: Trainer = instantiate(
+        cfg.trainer,
+        logger=build_loggers(cfg.get("logger")) or False,
+        callbacks=[ReleaseProcessGroup()],
+    )
+    # the checkpoint also restores what the DataModule stored (its pixel order)
+    trainer.test(
+        trained.module, datamodule=datamodule, ckpt_path=str(checkpoint_path), weights_only=True
+    )
     SIGTERM_WATCH.stop_if_received()
     metrics = as_floats(trainer.callback_metrics)
     print_metrics(

@@ -1,17 +1,42 @@
-"""What train.py, eval.py and predict.py do before Hydra starts: process setup and a first look at
-the command line."""
+"""What train.py, eval.py and predict.py share: process setup before Hydra starts, a first look at
+the command line, and the task wrapper that records every run's outcome in `result.json` (a user
+error ends the run as one paragraph and exit code 2)."""
 
+import errno
 import importlib.util
+import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from seqmnist.config.resolvers import register_resolvers
-from seqmnist.runs.recording import INTERRUPTED_EXIT_CODE, USER_ERROR_EXIT_CODE
+from seqmnist.errors import (
+    INTERRUPTED_EXIT_CODE,
+    TERMINATED_EXIT_CODE,
+    USER_ERROR_EXIT_CODE,
+    ConfigError,
+    SeqmnistError,
+    one_line,
+)
+from seqmnist.machine import device_of
+from seqmnist.records.checkpoints import readable
+from seqmnist.records.results import COMPLETED, FAILED, RESULT_FILE, RunResult, write_result
+from seqmnist.sigterm import SIGTERM_WATCH
+
+log = logging.getLogger(__name__)
+
+Task = Callable[[DictConfig], dict[str, float]]
 
 
 def prepare_script(script_file: str) -> None:
@@ -24,6 +49,8 @@ def prepare_script(script_file: str) -> None:
     os.environ.setdefault("SEQMNIST_ROOT", str(Path(script_file).resolve().parent))
     matplotlib.use("Agg")
     register_resolvers()
+    # a log file that cannot be written (a full disk) must not print a traceback per message
+    logging.raiseExceptions = False
 
 
 # options whose Hydra plugin is an optional extra of this package: option -> (plugin module, extra)
@@ -98,3 +125,130 @@ def _installed(module: str) -> bool:
 def _refuse_command_line(problem: str) -> None:
     print(f"error: {problem}", file=sys.stderr)
     raise SystemExit(USER_ERROR_EXIT_CODE)
+
+
+def run_recorded(task: Task, cfg: DictConfig) -> dict[str, float] | None:
+    """Run `task` and write `result.json` (status, metrics, wall time, error) into the run folder.
+
+    In a sweep (`-m`) a failed job is recorded and returns None so the other jobs still run;
+    alone, a user error (bad config, data, checkpoint) prints its fix and exits with code 2.
+    """
+    hydra = HydraConfig.get()
+    output_dir = Path(hydra.runtime.output_dir)
+    overrides = list(hydra.overrides.task)
+    started = time.perf_counter()
+    # jobs of the joblib and submitit launchers run in processes that never ran the entry script
+    register_resolvers()
+    try:
+        SIGTERM_WATCH.install()
+        _ensure_mandatory_values(cfg, script=hydra.job.name)
+        metrics = task(cfg)
+    except (Exception, SIGTERMException) as error:
+        error = _as_user_error(error, output_dir)
+        failed = RunResult(FAILED, overrides, time.perf_counter() - started, error=_reason(error))
+        if not _recorded(output_dir, failed) and isinstance(error, SeqmnistError):
+            error = SeqmnistError(
+                f"{error} {output_dir / RESULT_FILE} could not be written either."
+            )
+        _report_failure(error, in_sweep=hydra.mode == RunMode.MULTIRUN)
+        return None
+    except SystemExit as stop:  # Lightning ends a run with sys.exit(1) after Ctrl-C
+        reason = f"stopped with exit code {stop.code} (Ctrl-C, or a library that exited)"
+        _recorded(
+            output_dir, RunResult(FAILED, overrides, time.perf_counter() - started, error=reason)
+        )
+        raise
+    write_result(
+        output_dir,
+        RunResult(
+            COMPLETED,
+            overrides,
+            time.perf_counter() - started,
+            metrics,
+            threads=torch.get_num_threads(),
+            device=device_of(str(cfg.get("trainer", {}).get("accelerator", "cpu"))),
+        ),
+    )
+    return metrics
+
+
+# what to pass for each mandatory (`???`) config value of eval.py and predict.py
+_MANDATORY_EXAMPLES = {
+    "ckpt_path": "ckpt_path=latest (the newest last.ckpt of train.py) or "
+    "ckpt_path=logs/train/runs/<run>/checkpoints/<name>.ckpt",
+    "images": "images=[my_digit.png,digits/]",
+}
+
+
+def _ensure_mandatory_values(cfg: DictConfig, script: str) -> None:
+    missing = sorted(_missing_keys(OmegaConf.to_container(cfg, resolve=False)))
+    if missing:
+        examples = "; ".join(_MANDATORY_EXAMPLES.get(key, f"{key}=<value>") for key in missing)
+        raise ConfigError(f"python {script}.py needs {', '.join(missing)}: pass {examples}.")
+
+
+def _missing_keys(node: Any, prefix: str = "") -> list[str]:
+    """Keys still at `???`, found without resolving interpolations (`OmegaConf.missing_keys`
+    resolves them, and a resolver refusing a bad setting would pre-empt the check naming its key)."""
+    if isinstance(node, dict):
+        return [
+            key for name, value in node.items() for key in _missing_keys(value, f"{prefix}{name}.")
+        ]
+    return [prefix.rstrip(".")] if node == MISSING else []
+
+
+def _recorded(output_dir: Path, result: RunResult) -> bool:
+    """Write a failed run's result.json unless that fails too (a full disk): the error goes first."""
+    try:
+        write_result(output_dir, result)
+    except OSError:
+        return False
+    return True
+
+
+def _as_user_error(error: BaseException, output_dir: Path) -> BaseException:
+    """Running out of memory or disk is the user's setting, not a bug: say what to change."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return SeqmnistError(_disk_full(error, output_dir))
+    text = str(error)
+    if isinstance(error, MemoryError | torch.OutOfMemoryError) or "can't allocate memory" in text:
+        detail = one_line(text, 200)
+        return SeqmnistError(
+            f"Ran out of memory ({type(error).__name__}: {detail}). Lower data.batch_size or "
+            f"data.eval_batch_size, or model.hidden / model.layers, and run again."
+        )
+    return error
+
+
+def _disk_full(error: OSError, output_dir: Path) -> str:
+    file = error.filename2 or error.filename
+    checkpoints = sorted((output_dir / "checkpoints").glob("*.ckpt"))
+    intact = [str(path) for path in checkpoints if readable(path)]
+    broken = [str(path) for path in checkpoints if str(path) not in intact]
+    return (
+        f"No space left on the device: {file or 'a file of the run'} could not be written "
+        f"(run folder {output_dir}). "
+        + (f"Checkpoints intact: {', '.join(intact)}. " if intact else "No checkpoint is intact. ")
+        + (f"Incomplete, delete: {', '.join(broken)}. " if broken else "")
+        + "Free some space, or set paths.log_dir to a disk with room, then run again (to continue "
+        "from an intact checkpoint, pass ckpt_path=<its path>)."
+    )
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, SIGTERMException):
+        return "SIGTERMException: terminated by SIGTERM before the run finished"
+    return f"{type(error).__name__}: {one_line(error)}"
+
+
+def _report_failure(error: BaseException, in_sweep: bool) -> None:
+    if isinstance(error, SIGTERMException):
+        raise SystemExit(TERMINATED_EXIT_CODE) from None
+    if in_sweep:
+        log.error("This job failed and the sweep goes on: %s", error)
+        return
+    if isinstance(error, SeqmnistError):
+        log.error("%s", error)
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(USER_ERROR_EXIT_CODE) from None
+    raise error

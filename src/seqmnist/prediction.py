@@ -5,23 +5,18 @@ import logging
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 from torch import Tensor, nn
 
-from seqmnist.data.datamodule import sequence_view_of
+from seqmnist.config.build import load_trained
 from seqmnist.data.sequence import SIDE, SequenceView
 from seqmnist.errors import ConfigError, DataError
 from seqmnist.figures.reading import reading_figure, reading_tag
 from seqmnist.images.decoding import read_grey
 from seqmnist.images.mnist_style import PREPARATIONS
-from seqmnist.runs.checkpoints import (
-    read_checkpoint,
-    resolve_checkpoint,
-    run_config_of,
-)
+from seqmnist.records.checkpoints import resolve_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +40,6 @@ def image_files(paths: list[str]) -> list[Path]:
     if not files:
         raise DataError(f"No image files in {paths}. Pass PNG or JPEG files: images=[a.png,b.jpg]")
     return files
-
-
-def load_network(checkpoint_path: Path) -> tuple[nn.Module, SequenceView, DictConfig]:
-    """The trained network, how it reads images (mode, normalisation, pixel order) and the run config."""
-    checkpoint = read_checkpoint(checkpoint_path)
-    run_cfg = run_config_of(checkpoint)
-    net = instantiate(run_cfg.model)
-    prefix = "net."
-    net.load_state_dict(
-        {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
-    )
-    return net.eval(), sequence_view_of(run_cfg.data, checkpoint), run_cfg
 
 
 def _save_reading_figure(
@@ -115,7 +98,8 @@ def predict(cfg: DictConfig) -> dict[str, float]:
     requested = image_files(list(cfg.images) if not isinstance(cfg.images, str) else [cfg.images])
     files, digits, problems = prepared_digits(requested, cfg.preprocess)
     _handle_problems(problems, len(requested), cfg.on_error, nothing_left=not files)
-    net, view, _ = load_network(resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir)))
+    trained = load_trained(resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir)))
+    net, view = trained.module.net, trained.view
     final = classify(net, view, digits)
     _print_predictions(files, final)
     output_dir = Path(cfg.paths.output_dir)

@@ -1,4 +1,4 @@
-"""What `python train.py` does: validate, instantiate, fit, test the best checkpoint, report."""
+"""What `python train.py` does: build, fit, test the best checkpoint, report."""
 
 import logging
 from pathlib import Path
@@ -6,20 +6,17 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch import LightningModule, Trainer, seed_everything
+from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import WeightAveraging
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from seqmnist.callbacks import SECONDS_TO_TARGET, StoreRunConfig
-from seqmnist.config.build import build_callbacks, build_loggers, build_module
-from seqmnist.config.checks import (
-    ensure_accelerator_available,
-    ensure_model_fits_in_memory,
-    validate,
-)
+from seqmnist.callbacks import SECONDS_TO_TARGET, ReleaseProcessGroup, StoreRunConfig
+from seqmnist.config.build import build_run
+from seqmnist.config.checks import ensure_accelerator_available
 from seqmnist.errors import ConfigError
-from seqmnist.runs.checkpoints import (
+from seqmnist.machine import configure_process, split_threads
+from seqmnist.records.checkpoints import (
     LATEST,
     ensure_run_unfinished,
     ensure_training_left,
@@ -28,12 +25,8 @@ from seqmnist.runs.checkpoints import (
     read_checkpoint,
     resolve_checkpoint,
 )
-from seqmnist.runs.process import (
-    SIGTERM_WATCH,
-    configure_process,
-    split_threads,
-)
-from seqmnist.runs.report import as_floats, print_config_tree, print_metrics, tested_on
+from seqmnist.records.report import as_floats, print_config_tree, print_metrics, tested_on
+from seqmnist.sigterm import SIGTERM_WATCH
 
 log = logging.getLogger(__name__)
 
@@ -42,25 +35,17 @@ HPARAMS_METRICS = ("val/acc_best", "test/acc", "test/loss", "model/params")
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then test the best checkpoint on the full official test set; return every final metric."""
-    validate(cfg)
     split_threads(cfg.get("threads"), _parallel_jobs_setting())
     configure_process(cfg.float32_precision)
     ensure_accelerator_available(cfg.trainer)
-    ensure_model_fits_in_memory(cfg.model)
+    run = build_run(cfg)
     print_config_tree(cfg, Path(cfg.paths.output_dir) / "config_tree.txt")
-    if cfg.get("seed") is not None:
-        seed_everything(cfg.seed, workers=True)
     run_config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
 
-    datamodule = instantiate(cfg.data)
-    module = build_module(cfg)
+    datamodule, module = run.datamodule, run.module
     module.example_input_array = datamodule.example_sequence()
-    loggers = build_loggers(cfg.get("logger"))
-    callbacks = [
-        *build_callbacks(cfg.get("callbacks"), with_logger=bool(loggers)),
-        StoreRunConfig(run_config),
-    ]
-    trainer: Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    callbacks = [*run.callbacks, StoreRunConfig(run_config), ReleaseProcessGroup()]
+    trainer: Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=run.loggers or False)
     for logger in trainer.loggers:
         logger.log_hyperparams(run_config)
 

@@ -4,16 +4,17 @@ from seqmnist.callbacks.dashboards import TestSetFigures
 from seqmnist.callbacks.divergence import StopOnNonFiniteLoss
 from seqmnist.callbacks.final_validation import ValidateFinalSteps
 from seqmnist.callbacks.interruption import CheckpointOnInterrupt
+from seqmnist.callbacks.process_group import ReleaseProcessGroup
 from seqmnist.callbacks.random_state import ResumeRandomState
-from seqmnist.callbacks.run_config import RUN_CONFIG_KEY, StoreRunConfig
+from seqmnist.callbacks.run_config import StoreRunConfig
 from seqmnist.callbacks.time_to_target import SECONDS_TO_TARGET, TimeToTarget
 from seqmnist.callbacks.weight_averaging import AveragedWeights
 
 __all__ = [
-    "RUN_CONFIG_KEY",
     "SECONDS_TO_TARGET",
     "AveragedWeights",
     "CheckpointOnInterrupt",
+    "ReleaseProcessGroup",
     "ResumeRandomState",
     "StopOnNonFiniteLoss",
     "StoreRunConfig",

@@ -4,7 +4,7 @@ from typing import Any
 
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-RUN_CONFIG_KEY = "seqmnist_config"
+from seqmnist.records.checkpoints import RUN_CONFIG_KEY
 
 
 class StoreRunConfig(Callback):

@@ -7,9 +7,9 @@ from pathlib import Path
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from seqmnist.arguments import ensure_valid
 from seqmnist.errors import ConfigError
-from seqmnist.runs.results import RESULT_FILE, read_result
+from seqmnist.records.results import RESULT_FILE, read_result
+from seqmnist.validation import ensure_valid
 
 SECONDS_TO_TARGET = "train/seconds_to_target"
 

@@ -1,17 +1,14 @@
-"""Reject impossible settings before any work starts, with the key, the value and what is allowed."""
+"""Settings no class owns, checked before any work starts: the key, the value and what is allowed."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import torch
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from seqmnist.arguments import POSITIVE_NUMBER, InvalidArguments, is_int
 from seqmnist.errors import ConfigError
+from seqmnist.validation import POSITIVE_NUMBER, is_int
 
 _ABSENT = object()
 
@@ -24,7 +21,7 @@ class Rule:
 
 
 # settings read by torch, Lightning or the entry points, not by a constructor of this package;
-# `data` and `model` settings are checked by the classes they configure (`_constructor_problems`)
+# `data`, `model` and callback settings are checked by the classes they configure
 RULES: tuple[Rule, ...] = (
     Rule("optimizer.lr", *POSITIVE_NUMBER),
     Rule("seed", lambda v: v is None or is_int(v), "an integer or null"),
@@ -48,54 +45,31 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def validate(cfg: DictConfig) -> None:
-    """Raise one ConfigError listing every broken setting, so a user fixes them all in one go."""
+def setting_problems(cfg: DictConfig) -> list[str]:
+    """What is wrong with the settings no constructor checks (config/build.py adds the refusals of
+    the classes it builds, so one error lists every broken setting)."""
     problems = [
         f"{rule.key}={value!r} is invalid (allowed: {rule.allowed})"
         for rule in RULES
         if (value := OmegaConf.select(cfg, rule.key, default=_ABSENT)) is not _ABSENT
         and not rule.holds(value)
     ]
-    problems += _constructor_problems("data", lambda: instantiate(cfg.data))
-    problems += _constructor_problems("model", lambda: _build_net_shapes(cfg.model))
-    for name, spec in (cfg.get("callbacks") or {}).items():
-        if spec:
-            problems += _constructor_problems(f"callbacks.{name}", partial(instantiate, spec))
     if _unbounded(cfg) and cfg.get("scheduler"):
         problems.append(
             "trainer.max_epochs=-1 with trainer.max_steps=-1 trains without end, but the "
             "learning-rate schedule is built from the run's length (set trainer.max_epochs or "
             "trainer.max_steps, or use scheduler=none)"
         )
+    return problems
+
+
+def raise_if_any(problems: list[str]) -> None:
     if problems:
         raise ConfigError(
             "Invalid configuration: "
             + "; ".join(problems)
             + ". Fix the override on the command line or in the config file it comes from."
         )
-
-
-def _constructor_problems(group: str, build: Callable[[], object]) -> list[str]:
-    """What the class a config group instantiates refuses, named by the group's config keys."""
-    try:
-        build()
-    except InstantiationException as wrapped:  # Hydra wraps what a constructor raises
-        error = wrapped.__cause__
-        if not isinstance(error, InvalidArguments):
-            raise
-        return [
-            f"{group}.{name}={value!r} is invalid (allowed: {allowed})"
-            for name, (value, allowed) in error.problems.items()
-        ]
-    return []
-
-
-def _build_net_shapes(model_cfg: DictConfig) -> torch.nn.Module:
-    """The network on the meta device: its checks run, nothing is allocated."""
-    input_size = OmegaConf.select(model_cfg, "input_size", throw_on_resolution_failure=False)
-    with torch.device("meta"):
-        # an input size that cannot be resolved comes from data.sequence, which the data check names
-        return instantiate(model_cfg, input_size=28 if input_size is None else input_size)
 
 
 def _unbounded(cfg: DictConfig) -> bool:
@@ -112,10 +86,10 @@ _SIZE_KEYS = ("hidden", "d_model", "d_state", "layers")
 _TRAINING_BYTES_PER_PARAMETER = 4 * 4
 
 
-def ensure_model_fits_in_memory(model_cfg: DictConfig) -> None:
-    """Refuse a network whose weights, gradients and optimizer state alone exceed this machine's
-    free memory, naming its size settings, instead of an allocator error from deep inside torch."""
-    net = _build_net_shapes(model_cfg)
+def ensure_model_fits_in_memory(net: torch.nn.Module, model_cfg: DictConfig) -> None:
+    """Refuse a network (built on the meta device) whose weights, gradients and optimizer state
+    alone exceed this machine's free memory, naming its size settings, instead of an allocator
+    error from deep inside torch."""
     parameters = sum(parameter.numel() for parameter in net.parameters())
     needed, available = parameters * _TRAINING_BYTES_PER_PARAMETER, available_memory_bytes()
     if available is not None and needed > available:

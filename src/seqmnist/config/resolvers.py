@@ -3,7 +3,7 @@
 from omegaconf import OmegaConf
 
 from seqmnist.data.sequence import features_per_step
-from seqmnist.runs.process import available_cores
+from seqmnist.machine import available_cores
 
 
 def register_resolvers() -> None:

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from seqmnist.arguments import FRACTION, NON_NEGATIVE_NUMBER, ensure_valid
+from seqmnist.validation import FRACTION, NON_NEGATIVE_NUMBER, ensure_valid
 
 
 class RandomAffine:

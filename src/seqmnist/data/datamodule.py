@@ -10,7 +10,13 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
-from seqmnist.arguments import (
+from seqmnist.data.augmentation import RandomAffine
+from seqmnist.data.batching import InMemoryImages, UnpaddedShard, keep_batch
+from seqmnist.data.checksums import MNIST_MD5, SIZE_CHECKED, Checksums
+from seqmnist.data.epochs import ResumableBatches, epoch_order
+from seqmnist.data.sequence import BIT_REVERSAL, SIDE, SequenceView
+from seqmnist.data.sources import prepare_mnist
+from seqmnist.validation import (
     INTEGER,
     NUMBER,
     POSITIVE_INTEGER,
@@ -21,12 +27,6 @@ from seqmnist.arguments import (
     is_int,
     one_of,
 )
-from seqmnist.data.augmentation import RandomAffine
-from seqmnist.data.batching import InMemoryImages, UnpaddedShard, keep_batch
-from seqmnist.data.checksums import MNIST_MD5, SIZE_CHECKED, Checksums
-from seqmnist.data.epochs import ResumableBatches, epoch_order
-from seqmnist.data.sequence import BIT_REVERSAL, SIDE, SequenceView
-from seqmnist.data.sources import prepare_mnist
 
 OFFICIAL_TRAIN_SIZE = 60_000
 _VAL_SIZE = (

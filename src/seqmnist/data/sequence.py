@@ -3,7 +3,7 @@
 import torch
 from torch import Tensor
 
-from seqmnist.arguments import ensure_valid, one_of
+from seqmnist.validation import ensure_valid, one_of
 
 SIDE = 28
 # mode -> features per time step; the number of steps is then 784 / features

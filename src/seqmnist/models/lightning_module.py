@@ -1,7 +1,6 @@
 """The LightningModule: knows only "logits from a sequence", not where the data came from."""
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -15,7 +14,6 @@ from torchmetrics.classification import MulticlassAccuracy
 from seqmnist.errors import ConfigError
 from seqmnist.models.flops import register_flop_formulas
 from seqmnist.models.precision import ensure_precision_suits_rnn
-from seqmnist.runs.process import release_process_group_at_exit
 
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[..., LRScheduler]
@@ -60,29 +58,10 @@ class SequenceClassifierModule(LightningModule):
         self._schedule_steps: int | None = None
         self._resumed_schedule_steps: int | None = None
 
-    @classmethod
-    def load_from_checkpoint(  # type: ignore[override]
-        cls, checkpoint_path: str | Path, map_location: Any = None, **kwargs: Any
-    ) -> "SequenceClassifierModule":
-        """`SequenceClassifierModule.load_from_checkpoint(path)` rebuilds the module of a train.py
-        checkpoint in one line: the network, optimizer and schedule, which Lightning cannot store
-        as hyperparameters, are rebuilt from the run config stored beside the weights."""
-        # imported here: both modules import this one
-        from seqmnist.config.build import module_arguments
-        from seqmnist.runs.checkpoints import read_checkpoint, run_config_of
-
-        run_cfg = run_config_of(read_checkpoint(Path(checkpoint_path)))
-        arguments = {**module_arguments(run_cfg), **kwargs}
-        return super().load_from_checkpoint(
-            checkpoint_path, map_location=map_location, weights_only=True, **arguments
-        )
-
     def forward(self, sequence: Tensor) -> Tensor:
         return self.net(sequence)
 
     def setup(self, stage: str) -> None:
-        # runs in every DDP worker process, which is where a process group exists
-        release_process_group_at_exit()
         # before the model summary Lightning prints at fit start, which counts FLOPs
         register_flop_formulas()
         ensure_precision_suits_rnn(

@@ -3,7 +3,7 @@
 import torch
 from torch import Tensor, nn
 
-from seqmnist.arguments import (
+from seqmnist.validation import (
     BOOLEAN,
     CLASS_COUNT,
     FRACTION,

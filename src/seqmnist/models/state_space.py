@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqmnist.arguments import (
+from seqmnist.models.recurrent import running_mean
+from seqmnist.validation import (
     BOOLEAN,
     CLASS_COUNT,
     FRACTION,
@@ -24,7 +25,6 @@ from seqmnist.arguments import (
     is_number,
     one_of,
 )
-from seqmnist.models.recurrent import running_mean
 
 INITS = ("lin", "inv")
 READOUTS = ("mean", "last")

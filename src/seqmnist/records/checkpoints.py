@@ -7,10 +7,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from seqmnist.callbacks.run_config import RUN_CONFIG_KEY
 from seqmnist.errors import CheckpointError, one_line
-from seqmnist.runs.results import COMPLETED, RESULT_FILE, read_result
+from seqmnist.records.results import COMPLETED, RESULT_FILE, read_result
 
+# where a checkpoint keeps the resolved config of the run that wrote it (callbacks/run_config.py)
+RUN_CONFIG_KEY = "seqmnist_config"
 # eval.py and predict.py look for it under every task's logs (train, debug, task_name=...), train.py
 # under its own task's, so a resumed run goes on in the folder it came from
 LATEST = "latest"
@@ -69,7 +70,7 @@ def find_latest(log_dir: Path) -> Path:
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )
-        readable = [str(p) for p in [*beside, *candidates[1:4]] if _is_readable(p)]
+        readable = [str(p) for p in [*beside, *candidates[1:4]] if readable(p)]
         alternatives = (
             f"Readable checkpoints, newest first: {', '.join(readable)}. Pass one as ckpt_path=<path>."
             if readable
@@ -82,7 +83,7 @@ def find_latest(log_dir: Path) -> Path:
     return newest
 
 
-def _is_readable(path: Path) -> bool:
+def readable(path: Path) -> bool:
     try:
         read_checkpoint(path)
     except CheckpointError:

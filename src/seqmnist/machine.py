@@ -1,19 +1,13 @@
-"""Process-level settings: faster CPU training, clean exits of DDP workers, SIGTERM that is never lost."""
+"""How this process uses the machine: threads and cores, the C allocator, float32 precision, the device."""
 
-import atexit
 import ctypes
 import ctypes.util
-import functools
 import logging
 import os
-import signal
 import sys
-import threading
 import warnings
-from types import FrameType
 
 import torch
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.warnings import PossibleUserWarning
 
 from seqmnist.errors import ConfigError
@@ -89,22 +83,6 @@ def silence_dataloader_worker_hint() -> None:
     )
 
 
-@functools.cache  # register once per process
-def release_process_group_at_exit() -> None:
-    """Destroy a live torch.distributed process group before the interpreter shuts down.
-
-    ddp_spawn workers end by returning from Lightning's launcher with the gloo group still
-    alive; if its threads are torn down with the interpreter, the worker can abort ("terminate
-    called without an active exception"), failing a run that had finished.
-    """
-    atexit.register(_destroy_process_group)
-
-
-def _destroy_process_group() -> None:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
-
-
 def available_cores() -> int:
     """Cores this process may run on (respects taskset and cgroup CPU sets)."""
     if hasattr(os, "sched_getaffinity"):
@@ -142,35 +120,3 @@ def device_of(accelerator: str) -> str:
     """What a Trainer with this accelerator setting computes on, for run records."""
     on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
     return f"cuda ({torch.cuda.get_device_name()})" if on_gpu else "cpu"
-
-
-class SigtermWatch:
-    """Remembers a SIGTERM for the whole run, so a run it ended is never reported as completed.
-
-    While a Trainer runs, Lightning installs its own handler, which only sets a flag that its loops
-    check between batches (so training stops at a clean point; its evaluation loop ignores the flag
-    at the last batch) and calls the handler that was there before: this one. Outside Lightning
-    (data preparation, reporting) this handler is the installed one and stops the run at once.
-    """
-
-    def __init__(self) -> None:
-        self.received = False
-
-    def install(self) -> None:
-        """Start watching (again) for this run; only the main thread may set signal handlers."""
-        self.received = False
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self._on_sigterm)
-
-    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
-        self.received = True
-        if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
-            raise SIGTERMException()
-
-    def stop_if_received(self) -> None:
-        """Call after a Trainer stage: a SIGTERM Lightning let finish its stage still ends the run."""
-        if self.received:
-            raise SIGTERMException()
-
-
-SIGTERM_WATCH = SigtermWatch()

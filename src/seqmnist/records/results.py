@@ -25,7 +25,11 @@ class RunResult:
 def write_result(output_dir: Path, result: RunResult) -> None:
     output_dir.mkdir(parents=True, exist_ok=True)
     partial = output_dir / f"{RESULT_FILE}.{os.getpid()}.partial"
-    partial.write_text(json.dumps(asdict(result), indent=2))
+    try:
+        partial.write_text(json.dumps(asdict(result), indent=2))
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, output_dir / RESULT_FILE)
 
 

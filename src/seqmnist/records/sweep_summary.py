@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from seqmnist.runs.results import COMPLETED, RESULT_FILE, RunResult, read_result
+from seqmnist.records.results import COMPLETED, RESULT_FILE, RunResult, read_result
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from seqmnist.runs.recording import USER_ERROR_EXIT_CODE
+from seqmnist.errors import USER_ERROR_EXIT_CODE
 
 log = logging.getLogger(__name__)
 

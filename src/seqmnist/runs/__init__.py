@@ -1,1 +1,0 @@
-"""A run around its Trainer: process settings, the checkpoints it reads, the records it writes."""
