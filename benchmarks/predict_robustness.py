@@ -21,7 +21,7 @@ from PIL import Image
 from torchvision.datasets import MNIST
 
 from seqmnist.config.build import load_trained
-from seqmnist.data.sources import prepare_mnist
+from seqmnist.data.sources import prepare_dataset
 from seqmnist.prediction import classify, image_files, prepared_digits
 
 REPO = Path(__file__).resolve().parents[1]
@@ -168,7 +168,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000, help="test digits per rendering")
     arguments = parser.parse_args()
 
-    prepare_mnist(arguments.data_dir)
+    prepare_dataset(arguments.data_dir)
     test = MNIST(str(arguments.data_dir), train=False)
     digits, labels = test.data[: arguments.count], test.targets[: arguments.count]
     trained = load_trained(arguments.ckpt)

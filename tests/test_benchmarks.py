@@ -10,7 +10,7 @@ from helpers.runs import REAL_DATA_DIR, REPO_ROOT, compose_train
 from omegaconf import OmegaConf
 
 from seqmnist.callbacks import SECONDS_TO_TARGET
-from seqmnist.data.sources import prepare_mnist
+from seqmnist.data.sources import prepare_dataset
 from seqmnist.records.results import RunResult, write_result
 
 SHORT_TRAINING = [
@@ -23,7 +23,7 @@ SHORT_TRAINING = [
 
 @pytest.fixture(scope="module")
 def real_mnist() -> None:
-    prepare_mnist(REAL_DATA_DIR)
+    prepare_dataset(REAL_DATA_DIR)
 
 
 def run_benchmark(script: str, *arguments: str) -> subprocess.CompletedProcess:

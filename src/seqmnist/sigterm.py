@@ -10,10 +10,8 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 class SigtermWatch:
     """Remembers a SIGTERM for the whole run, so a run it ended is never reported as completed.
 
-    While a Trainer runs, Lightning installs its own handler, which only sets a flag that its loops
-    check between batches (so training stops at a clean point; its evaluation loop ignores the flag
-    at the last batch) and calls the handler that was there before: this one. Outside Lightning
-    (data preparation, reporting) this handler is the installed one and stops the run at once.
+    Inside a Trainer, Lightning's handler sets a flag its loops check between batches (its
+    evaluation loop ignores it at the last batch) and calls this one; outside, this stops at once.
     """
 
     def __init__(self) -> None:

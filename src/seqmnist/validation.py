@@ -1,7 +1,7 @@
 """Argument checks of this package's classes: every bad argument listed at once, by its own name.
 
-A class checks its own arguments, once, in its constructor. The classes know nothing of Hydra;
-`seqmnist.config.checks` reports their problems under the config keys that set them.
+The classes know nothing of Hydra; `seqmnist.config.build` reports their problems under the
+config keys that set them.
 """
 
 from collections.abc import Callable, Iterable

@@ -1,12 +1,8 @@
 """`hydra/launcher=local_parallel`: a sweep's jobs run n_jobs at a time in processes forked from it.
 
-joblib's workers are fresh interpreters that import torch and Lightning again, ~10 s on the
-project's 2-core machine: as long as a short job, and enough to make a parallel sweep slower than
-a sequential one. A forked worker starts with every module the sweep already imported. Each job
-takes cores // n_jobs threads (seqmnist.machine.split_threads reads `n_jobs` from here).
-
-Forking is safe here because the sweep process has run no torch operation (no thread pools, no
-CUDA context) when it forks: it has only composed configs.
+A forked worker starts with every module the sweep already imported, where joblib's fresh
+interpreters import torch and Lightning again; forking is safe because the sweep process has run
+no torch operation. Each job takes cores // n_jobs threads (seqmnist.machine.split_threads).
 """
 
 import logging

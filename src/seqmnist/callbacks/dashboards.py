@@ -17,12 +17,8 @@ class TestSetFigures(Callback):
     and for a few digits the class probabilities after each step read (the RNN's view; not for
     bidirectional networks, which read everything before answering).
 
-    Images are recovered from the sequences through the datamodule's `sequence_view`, so every
-    sequence mode shows the digits upright.
-
-    Uses the logits that `test_step` returns, so the test set is read once. Under DDP the confusion
-    matrix is summed over every rank's shard (a collective: all ranks compute it, rank 0 draws);
-    the example digits come from rank 0's shard.
+    Uses the logits `test_step` returns (the test set is read once); under DDP the confusion
+    matrix sums every rank's shard, the example digits are rank 0's.
     """
 
     def __init__(self, misclassified: int = 32, reading_examples: int = 4) -> None:

@@ -14,9 +14,8 @@ class ResumeRandomState(Callback):
     """Saves each rank's torch CPU generator and its own CUDA device's generator in every
     checkpoint, and gives each rank its own state back on resume.
 
-    Lightning (2.6.6) restores weights, optimizer, scheduler and loop progress, but not these; without
-    them a run with dropout resumed mid-epoch diverges from the uninterrupted one at its next step.
-    Only rank 0 writes the checkpoint, so the states of all ranks are gathered into it.
+    Lightning restores neither, so a run with dropout resumed mid-epoch would diverge from the
+    uninterrupted one; rank 0 writes the checkpoint, so all ranks' states are gathered into it.
     """
 
     def __init__(self) -> None:

@@ -8,11 +8,8 @@ from seqmnist.records.checkpoints import RUN_CONFIG_KEY
 
 
 class StoreRunConfig(Callback):
-    """Store the resolved run config (plain dicts, safe for `weights_only` loading) in every checkpoint.
-
-    `eval.py` rebuilds the exact data pipeline and network from it, so a checkpoint is
-    self-describing: no need to remember which overrides produced it.
-    """
+    """Store the resolved run config (plain dicts, `weights_only`-loadable) in every checkpoint,
+    from which `load_trained` rebuilds the data pipeline and network."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config

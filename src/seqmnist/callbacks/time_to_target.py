@@ -17,12 +17,9 @@ SECONDS_TO_TARGET = "train/seconds_to_target"
 class TimeToTarget(Callback):
     """Stop a run once `monitor` reaches `target` and report the training seconds it took.
 
-    The clock runs from the start of training and pauses from every validation until the next
-    training batch, so neither validation, checkpointing nor the sanity check counts. A run that
-    has trained longer than `budget_seconds`, or longer than the fastest completed run under
-    `rivals_dir` (a sweep folder: it can no longer win), is stopped at its next validation and
-    reports infinity: "not reached within what it was allowed". The value is checked only at
-    validations, so `trainer.val_check_interval` sets the granularity of the measurement.
+    The clock pauses from every validation to the next training batch. A run that has trained
+    longer than `budget_seconds`, or than the fastest completed run under `rivals_dir`, is stopped
+    at its next validation and reports infinity.
     """
 
     def __init__(

@@ -8,14 +8,9 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 
 class AveragedWeights(EMAWeightAveraging):
-    """Validates, checkpoints and tests the moving average of the weights.
-
-    Lightning's callback puts the average in a checkpoint's `state_dict` (so validation, the best
-    checkpoint and eval.py all see it) but, when the same Trainer later tests that checkpoint,
-    loads the raw weights stored beside it: train.py would print the test accuracy of weights
-    that were never validated, and eval.py would disagree with it (seen in Lightning 2.6.6; no
-    upstream fix yet). Outside fitting, the average stays; resuming a fit still restores both.
-    """
+    """Validates, checkpoints and tests the moving average of the weights: Lightning's callback,
+    testing a checkpoint in the same Trainer, would load the raw weights stored beside the average
+    (which validation scored and eval.py tests). Only a resumed fit restores both."""
 
     def on_load_checkpoint(
         self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]

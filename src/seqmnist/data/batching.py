@@ -1,7 +1,4 @@
-"""The evaluation sets as tensors in memory: a batch is one indexing operation, a shard has no repeats.
-
-(Training batches come from `data.epochs.ResumableBatches`, which slices the same tensors.)
-"""
+"""The evaluation sets as tensors in memory: a batch is one indexing operation, a shard has no repeats."""
 
 from collections.abc import Iterator
 
@@ -10,11 +7,7 @@ from torch.utils.data import Dataset, DistributedSampler
 
 
 class InMemoryImages(Dataset[tuple[Tensor, Tensor]]):
-    """Images and labels held as whole tensors; a batch is one indexing operation, not B of them.
-
-    The validation and test DataLoaders' samplers still pick the indices, so distributed sharding
-    and `limit_*_batches` keep working exactly as Lightning expects.
-    """
+    """Images and labels as whole tensors; the DataLoader's sampler still picks the indices."""
 
     def __init__(self, images: Tensor, labels: Tensor) -> None:
         if len(images) != len(labels):
@@ -40,10 +33,7 @@ def keep_batch(batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
 class UnpaddedShard(DistributedSampler):
     """Rank r's share of an evaluation set: indices r, r + world_size, ..., none repeated.
 
-    torch's DistributedSampler pads the last shard with repeated indices so every rank gets the
-    same count; in a test set that counts some images twice. Shards here differ by at most one
-    image; that is safe for evaluation, where no gradient sync waits for the longest shard.
-    (Lightning has such a sampler, but in an internal module.)
+    torch's DistributedSampler repeats indices to even out the ranks, counting test images twice.
     """
 
     def __init__(self, dataset: Dataset, num_replicas: int, rank: int) -> None:

@@ -15,7 +15,7 @@ from seqmnist.data.batching import InMemoryImages, UnpaddedShard, keep_batch
 from seqmnist.data.checksums import MNIST_MD5, SIZE_CHECKED, Checksums
 from seqmnist.data.epochs import ResumableBatches, epoch_order
 from seqmnist.data.sequence import BIT_REVERSAL, SIDE, SequenceView
-from seqmnist.data.sources import prepare_mnist
+from seqmnist.data.sources import prepare_dataset
 from seqmnist.validation import (
     INTEGER,
     NUMBER,
@@ -46,14 +46,9 @@ class MNISTDataModule(LightningDataModule):
     """An MNIST-format dataset (`dataset`: mnist, fashion_mnist, kmnist): the official 60k training
     images split into train/val by `split_seed`; the official 10k test set whole.
 
-    Images stay uint8 (on the GPU when training there: all of MNIST is 55 MB) until a batch is
-    taken; `on_after_batch_transfer` then normalises it and reads it as a `(time, batch, features)`
-    sequence (`SequenceView`: rows, columns, pixels or permuted pixels). With `augmentation`
-    ({degrees, translate, scale}), training batches are first randomly rotated, scaled and shifted
-    per image (`RandomAffine`); validation and test images never are.
-    Training batches follow `epoch_order` (torch's DistributedSampler), so `shuffle_seed` fixes the order of every epoch and a
-    resumed run continues it. `shuffle_seed=None` draws one from torch's generator (a resumed run
-    continues the seed its checkpoint drew).
+    Images stay uint8 on the training device until a batch is taken, then are (augmented, for
+    training) normalised and read as a `(time, batch, features)` sequence (`SequenceView`).
+    `shuffle_seed` fixes the order of every epoch, which a resumed run continues; None draws one.
     """
 
     def __init__(
@@ -115,7 +110,7 @@ class MNISTDataModule(LightningDataModule):
     def prepare_data(self) -> None:
         wheel = self.hparams.offline_wheel
         reader, default_checksums = DATASETS[self.hparams.dataset]
-        prepare_mnist(
+        prepare_dataset(
             Path(self.hparams.data_dir),
             checksums=dict(self.hparams.checksums or default_checksums),
             offline_wheel=Path(wheel) if wheel else None,
@@ -176,13 +171,8 @@ class MNISTDataModule(LightningDataModule):
         return self._train_batches
 
     def state_dict(self) -> dict[str, Any]:
-        """Where training stands in the epoch order, and the pixel order of `permuted` sequences.
-
-        The position is carried here as well as by the loader because Lightning restores loaders
-        only when the train loader was not built before the restore, and the one-cycle schedule
-        builds it early (`trainer.estimated_stepping_batches`). The permutation is stored itself,
-        not just its seed, so eval and predict read pixels in the trained order on any torch version.
-        """
+        """Where training stands in the epoch order (Lightning restores the loader's own state only
+        if it was not built before the restore), and the pixel order itself, not its seed."""
         state: dict[str, Any] = {}
         if self._train_batches is not None:
             state["train_batches"] = self._train_batches.state_dict()

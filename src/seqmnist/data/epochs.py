@@ -1,8 +1,7 @@
 """Training batches in a seeded order per epoch, which a restarted run continues exactly.
 
-A plain DataLoader restarts an interrupted epoch from a fresh shuffle, so a resumed run trains on
-a different sequence of batches than an uninterrupted one. Here the order of epoch e is a function
-of (seed, e) alone, and the loader records how far into it training got.
+The order of epoch e depends on (seed, e) alone, and the loader records how far into it training
+got (a DataLoader would restart an interrupted epoch from a fresh shuffle).
 """
 
 import logging

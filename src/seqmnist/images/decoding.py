@@ -1,9 +1,7 @@
 """Image files as people make them, decoded to the grey picture a person sees.
 
-Phones store pictures sideways with an EXIF note to turn them, drawing apps export black ink on
-a transparent background, scanners write 16-bit grey: converting such files with a plain
-`Image.convert("L")` gives a sideways, blank or clipped picture, which the model then classifies
-confidently. Everything here happens before any MNIST-specific preparation.
+A plain `Image.convert("L")` turns phone photos (EXIF rotation), drawings on transparency and
+16-bit scans into sideways, blank or clipped pictures.
 """
 
 from pathlib import Path

@@ -1,13 +1,8 @@
 """Turn a picture of one digit into a 28x28 image prepared the way MNIST's digits were.
 
-MNIST was made from scanned NIST digits (LeCun et al.): each digit's bounding box was fitted
-into 20x20 pixels keeping its aspect ratio (anti-aliased, hence grey edges), then placed in a
-28x28 field so that its centre of mass sits at the centre, light ink on a background of exact
-zeros. A model trained on MNIST has only seen digits made that way, so a photo of handwriting
-must be made that way too: paper tone, a tight crop, a wide margin or a digit off to one side
-otherwise move it far from anything in the training set.
-
-`prepare_like_mnist` does it in five steps:
+MNIST's digits were fitted into 20x20 pixels (aspect kept, anti-aliased) and centred by mass in
+28x28, light ink on exact zeros; a model trained on them has seen nothing else.
+`prepare_like_mnist` makes a photo that way in five steps:
 1. polarity: ink becomes bright; the background is judged by the image border;
 2. ink and background separated by Otsu's threshold, after a 3x3 median on large images (removes
    sensor noise, not strokes) and the subtraction of the background's slow changes (shadows);

@@ -1,10 +1,8 @@
 """FLOP formulas for the fused recurrent kernels, so model summaries count the recurrent layers.
 
-Lightning's model summary counts FLOPs with torch's `FlopCounterMode`, which knows matrix products
-but not the fused kernels `nn.LSTM` runs on (oneDNN's LSTM layer on CPU, cuDNN's RNN on GPU):
-without these formulas an LSTM's summary says 0 FLOPs. Like torch's own formulas, these count the
-matrix products of the forward pass only, 2 FLOPs per multiply-add; gate nonlinearities are not
-counted. `register_flop_formulas` adds them for the ops torch has no formula of its own for.
+torch's `FlopCounterMode` (behind Lightning's summary) has no formula for the fused kernels
+`nn.LSTM` runs on, so an LSTM would count 0 FLOPs; like torch's, these count forward matrix
+products only, 2 FLOPs per multiply-add.
 """
 
 import functools

@@ -33,14 +33,9 @@ def one_cycle(
 ) -> LRScheduler:
     """torch's OneCycleLR, cycling momentum only where the optimizer has one, for any run length.
 
-    OneCycleLR refuses optimizers without momentum (Adadelta) and would silently turn plain SGD
-    into momentum SGD; this keeps every optimizer option combinable with this schedule.
-    Its warm-up ends at step `pct_start * total_steps - 1`, which for short runs is zero-length
-    (4 steps at 0.25: a division by zero) or falls between steps (the peak is never reached).
-    Here the warm-up is a whole number of steps, at least 2 and leaving at least 1 to anneal, so
-    every run of 3 or more steps peaks at exactly `max_lr`; runs of 1 or 2 steps have no room for
-    a warm-up and decay linearly from `max_lr`. Where `pct_start * total_steps` is already whole
-    (the default recipe) the schedule is torch's, unchanged.
+    OneCycleLR refuses optimizers without momentum and turns plain SGD into momentum SGD, and
+    its warm-up can be zero-length or end between steps on short runs: here it is a whole number
+    of steps (at least 2, with 1 left to anneal), so every run of 3+ steps peaks at `max_lr`.
     """
     settings = optimizer.defaults
     # a parameter group with its own lr (a network's optimizer_groups) peaks in proportion

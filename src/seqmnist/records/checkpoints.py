@@ -70,10 +70,10 @@ def find_latest(log_dir: Path) -> Path:
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )
-        readable = [str(p) for p in [*beside, *candidates[1:4]] if readable(p)]
+        intact = [str(p) for p in [*beside, *candidates[1:4]] if readable(p)]
         alternatives = (
-            f"Readable checkpoints, newest first: {', '.join(readable)}. Pass one as ckpt_path=<path>."
-            if readable
+            f"Readable checkpoints, newest first: {', '.join(intact)}. Pass one as ckpt_path=<path>."
+            if intact
             else "No other readable checkpoint was found; start a new run without ckpt_path."
         )
         raise CheckpointError(

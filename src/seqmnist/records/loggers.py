@@ -11,10 +11,8 @@ from lightning.pytorch.loggers.logger import rank_zero_experiment
 class ContinuingExperimentWriter(ExperimentWriter):
     """Lightning's CSV writer, made to extend an existing `metrics.csv` instead of breaking it.
 
-    Under `ddp_spawn` the test runs in fresh worker processes whose writer never saw the columns
-    the fit wrote; Lightning's writer then rewrites the file with only the new columns and fails
-    ("dict contains fields not in fieldnames"), and a writer created on an existing file deletes it.
-    This one reads the columns already in the file and keeps their rows.
+    Under `ddp_spawn` the test's fresh worker processes never saw the fit's columns: Lightning's
+    writer would then fail on them, or delete the file it was created on.
     """
 
     def _check_log_dir_exists(self) -> None:

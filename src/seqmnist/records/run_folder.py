@@ -17,11 +17,8 @@ log = logging.getLogger(__name__)
 class RefuseUsedRunFolder(Callback):
     """Hydra callback: stop before a run starts in a folder that already holds one.
 
-    Reusing `hydra.run.dir` would overwrite the first run's `.hydra/` config, mix both runs'
-    TensorBoard events, and leave `last.ckpt` (what `ckpt_path=latest` resumes) the first run's,
-    since Lightning names the second one `last-v1.ckpt`. Runs at Hydra's start, before any file
-    of the new run is written. Plain-DDP worker processes (LOCAL_RANK >= 1), which Lightning
-    starts in the folder of the process that launched them, are let through.
+    A second run would overwrite its config and mix their events and checkpoints. Plain-DDP
+    workers (LOCAL_RANK >= 1), started in their launcher's folder, are let through.
     """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:

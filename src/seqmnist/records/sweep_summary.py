@@ -1,11 +1,11 @@
-"""At the end of every multirun: one table of all jobs, as CSV, Markdown (also printed) and a plot."""
+"""At the end of every multirun: one table of all jobs, written as CSV and printed (TensorBoard's
+HPARAMS tab plots the same runs against their settings)."""
 
 import csv
 import logging
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -48,8 +48,6 @@ class SweepSummary(Callback):
         rows = [summary_row(path.parent.name, read_result(path), columns) for path in jobs]
         write_csv(rows, sweep_dir / "summary.csv", columns)
         table = markdown_table(rows, swept_values(rows), columns)
-        (sweep_dir / "summary.md").write_text(table + "\n")
-        plot_against_swept_values(rows, sweep_dir / "summary.png")
         failed = sum(row["status"] != COMPLETED for row in rows)
         print(
             f"\nSweep summary ({len(rows)} jobs, {failed} failed): {sweep_dir / 'summary.csv'}\n{table}\n"
@@ -129,28 +127,3 @@ def swept_values(rows: list[dict[str, str]]) -> dict[str, list[str]]:
         for key in keys
         if len({overrides.get(key) for overrides in per_job}) > 1
     }
-
-
-def plot_against_swept_values(rows: list[dict[str, str]], path: Path) -> None:
-    swept = swept_values(rows) or {"job": [row["job"] for row in rows]}
-    figure, axes = plt.subplots(1, len(swept), figsize=(4 * len(swept), 3.5), squeeze=False)
-    for axis, (key, values) in zip(axes[0], swept.items(), strict=True):
-        categories = sorted(set(values), key=_natural)
-        for value, row in zip(values, rows, strict=True):
-            if row["test/acc"]:
-                axis.scatter(categories.index(value), float(row["test/acc"]), color="tab:blue")
-        axis.set_xticks(range(len(categories)), categories)
-        axis.set_xlabel(key)
-        axis.set_ylabel("test accuracy")
-        axis.grid(alpha=0.3)
-    figure.suptitle("Sweep: test accuracy per job against each swept value")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def _natural(value: str) -> tuple[int, float | str]:
-    try:
-        return (0, float(value))
-    except ValueError:
-        return (1, value)
