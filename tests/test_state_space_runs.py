@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from helpers.runs import QUICK_S4D, compose_task, compose_train, result_of, run_cli
+from helpers.runs import QUICK_S4D, compose_task, compose_train
 from helpers.synthetic import save_digit
 from lightning.pytorch.utilities import measure_flops
 
@@ -102,25 +102,6 @@ def test_the_model_summary_counts_the_state_space_products():
     # within chunks of 56: the 56 x 56 Toeplitz product, and the state in and out (2 x 2 modes)
     state_space = 2 * 2 * 8 * 56 * (56 + 2 * 4)
     assert flops == position_wise + state_space
-
-
-@pytest.mark.slow
-def test_a_sweep_of_s4d_jobs_under_ddp_sim_trains_each_job(tmp_path, synthetic_mnist):
-    result = run_cli(
-        "train.py",
-        "-m",
-        "trainer=ddp_sim",
-        *QUICK_S4D[1:],
-        *synthetic_mnist.overrides(),
-        *ONE_SHORT_EPOCH[:2],
-        "model.layers=1,2",
-        root=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
-    jobs = [result_of(sweep / job) for job in ("0", "1")]
-    assert [job["status"] for job in jobs] == ["completed", "completed"]
-    assert all(0 <= job["metrics"]["test/acc"] <= 1 for job in jobs)
 
 
 def test_bad_s4d_settings_are_reported_by_their_config_keys(tmp_path):
