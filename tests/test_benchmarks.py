@@ -1,16 +1,11 @@
 """Every benchmark script runs end to end on tiny settings and writes its report (real MNIST)."""
 
-import contextlib
-import io
 import math
 import re
-import runpy
 import subprocess
-import sys
 
 import pytest
-import torch
-from helpers.runs import REAL_DATA_DIR, REPO_ROOT, compose_train
+from helpers.runs import REAL_DATA_DIR, REPO_ROOT, compose_train, run_python_script
 from omegaconf import OmegaConf
 
 from seqmnist.callbacks import SECONDS_TO_TARGET
@@ -31,20 +26,7 @@ def real_mnist() -> None:
 
 
 def run_benchmark(script: str, *arguments: str) -> subprocess.CompletedProcess:
-    """`python benchmarks/<script> arguments...`, run in this process as its own `__main__`."""
-    path = REPO_ROOT / "benchmarks" / script
-    saved_argv, saved_path, saved_threads = sys.argv, list(sys.path), torch.get_num_threads()
-    sys.argv, sys.path[:0] = [str(path), *arguments], [str(path.parent)]
-    stdout, stderr, code = io.StringIO(), io.StringIO(), 0
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            runpy.run_path(str(path), run_name="__main__")
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
-    finally:
-        sys.argv, sys.path[:] = saved_argv, saved_path
-        torch.set_num_threads(saved_threads)
-    return subprocess.CompletedProcess(sys.argv, code, stdout.getvalue(), stderr.getvalue())
+    return run_python_script(REPO_ROOT / "benchmarks" / script, *arguments)
 
 
 @pytest.mark.slow

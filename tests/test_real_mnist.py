@@ -1,12 +1,10 @@
 """Claims about real MNIST, on the real files (fetched once into the repository's data folder)."""
 
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
-from helpers.runs import REAL_DATA_DIR, REPO_ROOT, printed_metric, run_cli
+from helpers.runs import REAL_DATA_DIR, REPO_ROOT, printed_metric, run_cli, run_python_script
 from helpers.synthetic import file_md5
 from PIL import Image
 from torchvision.datasets import MNIST
@@ -103,12 +101,7 @@ def test_predict_reads_digits_made_the_ways_people_make_them_as_well_as_the_test
         "--out",
         tmp_path,
     ]
-    result = subprocess.run(
-        [sys.executable, str(script), *map(str, arguments)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_python_script(script, *map(str, arguments))
     assert result.returncode == 0, result.stderr[-3000:]
     accuracy = {
         row[0]: float(row[2].rstrip("%"))

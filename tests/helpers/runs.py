@@ -100,47 +100,58 @@ def run_cli(
 _STARTS_PROCESSES = re.compile(r"ddp_sim|strategy=|^hydra/launcher=|^cluster=")
 
 
-def run_script(
-    script: str, *overrides: str, root: Path, **_: object
-) -> subprocess.CompletedProcess:
-    """What `run_cli` returns, from the entry script's own `main` run in this process: the same
-    command-line checks, Hydra run, records, exit code and output, without a new interpreter
-    importing torch and Lightning again (seconds per call)."""
-    saved = (os.getcwd(), sys.argv, dict(os.environ), torch.get_num_threads())
-    saved_sigterm = signal.getsignal(signal.SIGTERM)
-    stdout, stderr = io.StringIO(), io.StringIO()
+def run_script(script: str, *overrides: str, root: Path) -> subprocess.CompletedProcess:
+    """What `run_cli` returns, from the entry script run in this process: the same command-line
+    checks, Hydra run, records, exit code and output, without a new interpreter importing torch
+    and Lightning again (seconds per call)."""
+    saved = (os.getcwd(), dict(os.environ), signal.getsignal(signal.SIGTERM))
     os.environ.update({"SEQMNIST_ROOT": str(root), "COLUMNS": "200"})
     os.chdir(root)
-    sys.argv = [str(REPO_ROOT / script), *overrides]
-    code = 0
+    GlobalHydra.instance().clear()
     try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            GlobalHydra.instance().clear()
-            try:
-                _run_as_main(script)
-            except SystemExit as stop:
-                code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-            except BaseException:  # what the interpreter would print before exiting with 1
-                traceback.print_exc()
-                code = 1
+        return _as_main(REPO_ROOT / script, *overrides)
     finally:
         GlobalHydra.instance().clear()
         logging.shutdown()
         logging.getLogger().handlers.clear()
         os.chdir(saved[0])
-        sys.argv = saved[1]
         os.environ.clear()
-        os.environ.update(saved[2])
-        torch.set_num_threads(saved[3])
-        signal.signal(signal.SIGTERM, saved_sigterm)
-    return subprocess.CompletedProcess(sys.argv, code, stdout.getvalue(), stderr.getvalue())
+        os.environ.update(saved[1])
+        signal.signal(signal.SIGTERM, saved[2])
 
 
-def _run_as_main(script: str) -> None:
-    """Execute the entry script as `python <script>` does, under the name `__main__` (so Hydra
-    finds configs/ beside it), without making it this process's main module."""
-    spec = importlib.util.spec_from_file_location("__main__", REPO_ROOT / script)
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+def run_python_script(path: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """`python <path> arguments...` (a benchmark), run in this process."""
+    sys.path.insert(0, str(path.parent))
+    try:
+        return _as_main(path, *arguments)
+    finally:
+        sys.path.remove(str(path.parent))
+
+
+def _as_main(path: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """Execute a script as `python <path> arguments...` does, under the name `__main__` (so Hydra
+    finds configs/ beside it), without making it this process's main module; its exit code and
+    output as `subprocess.run` would give them."""
+    saved_argv, saved_threads = sys.argv, torch.get_num_threads()
+    sys.argv = [str(path), *arguments]
+    stdout, stderr, code = io.StringIO(), io.StringIO(), 0
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                spec = importlib.util.spec_from_file_location("__main__", path)
+                spec.loader.exec_module(importlib.util.module_from_spec(spec))
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+            except BaseException:  # what the interpreter would print before exiting with 1
+                traceback.print_exc()
+                code = 1
+    finally:
+        sys.argv = saved_argv
+        torch.set_num_threads(saved_threads)
+    return subprocess.CompletedProcess(
+        [str(path), *arguments], code, stdout.getvalue(), stderr.getvalue()
+    )
 
 
 def start_cli(
