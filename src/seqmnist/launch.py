@@ -228,7 +228,8 @@ def _disk_full(error: OSError, output_dir: Path) -> str:
     return (
         f"No space left on the device: {file or 'a file of the run'} could not be written "
         f"(run folder {output_dir}). "
-        + (f"Checkpoints intact: {', '.join(intact)}. " if intact else "No checkpoint is intact. ")
+        + (f"Checkpoints intact: {', '.join(intact)}. " if intact else "")
+        + ("" if checkpoints else "No checkpoint had been written. ")
         + (f"Incomplete, delete: {', '.join(broken)}. " if broken else "")
         + "Free some space, or set paths.log_dir to a disk with room, then run again (to continue "
         "from an intact checkpoint, pass ckpt_path=<its path>)."
