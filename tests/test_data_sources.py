@@ -87,7 +87,7 @@ def expected_idx_checksums(
     tmp_path: Path, train: int = 120, valid: int = 30, test: int = 40
 ) -> dict[str, str]:
     """The official files are train + valid in order; computed independently of the converter."""
-    from seqmnist.data.idx import write_idx
+    from seqmnist.data.offline_wheel import write_idx
 
     folder = tmp_path / "expected"
     folder.mkdir()

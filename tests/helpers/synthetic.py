@@ -8,7 +8,7 @@ from PIL import Image
 from torchvision.datasets import MNIST
 from torchvision.datasets.utils import calculate_md5
 
-from seqmnist.data.idx import write_idx
+from seqmnist.data.offline_wheel import write_idx
 from seqmnist.data.sources import raw_folder
 
 
