@@ -80,23 +80,15 @@ class SequenceClassifierModule(LightningModule):
         mean_loss, accuracy = self.mean_loss[f"{stage}_loss"], self.accuracy[f"{stage}_acc"]
         mean_loss(loss, weight=batch_size)
         accuracy(logits, labels)
-        on_step = stage == "train"
-        self.log(
-            f"{stage}/loss",
-            mean_loss,
-            on_step=on_step,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=batch_size,
-        )
-        self.log(
-            f"{stage}/acc",
-            accuracy,
-            on_step=on_step,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=batch_size,
-        )
+        for name, metric in (("loss", mean_loss), ("acc", accuracy)):
+            self.log(
+                f"{stage}/{name}",
+                metric,
+                on_step=stage == "train",
+                on_epoch=True,
+                prog_bar=True,
+                batch_size=batch_size,
+            )
         return {"loss": loss, "logits": logits.detach()}
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
