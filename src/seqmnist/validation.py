@@ -19,10 +19,14 @@ class InvalidArguments(SeqmnistError, ValueError):
         self.owner = owner
         self.problems = problems
         listed = "; ".join(
-            f"{name}={value!r} is invalid (allowed: {allowed})"
-            for name, (value, allowed) in problems.items()
+            invalid(name, value, allowed) for name, (value, allowed) in problems.items()
         )
         super().__init__(f"{owner}: {listed}")
+
+
+def invalid(name: str, value: Any, allowed: str) -> str:
+    """How every refused setting is reported, by a class or under its config key."""
+    return f"{name}={value!r} is invalid (allowed: {allowed})"
 
 
 def ensure_valid(owner: str, checks: Iterable[tuple[str, Any, Predicate, str]]) -> None:

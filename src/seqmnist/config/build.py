@@ -21,7 +21,7 @@ from seqmnist.data.datamodule import sequence_view_of
 from seqmnist.data.sequence import SequenceView
 from seqmnist.models import SequenceClassifierModule
 from seqmnist.records.checkpoints import read_checkpoint, run_config_of
-from seqmnist.validation import InvalidArguments
+from seqmnist.validation import InvalidArguments, invalid
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def _refused(key: str, problems: list[str], build: Callable[[], Any]) -> Any:
         if not isinstance(error, InvalidArguments):
             raise
         problems += [
-            f"{key}.{name}={value!r} is invalid (allowed: {allowed})"
+            invalid(f"{key}.{name}", value, allowed)
             for name, (value, allowed) in error.problems.items()
         ]
     return None

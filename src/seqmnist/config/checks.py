@@ -1,58 +1,44 @@
 """Settings no class owns, checked before any work starts: the key, the value and what is allowed."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.errors import ConfigError
-from seqmnist.validation import POSITIVE_NUMBER, is_int
+from seqmnist.validation import POSITIVE_NUMBER, Predicate, invalid, is_int
 
 _ABSENT = object()
 
 
-@dataclass(frozen=True)
-class Rule:
-    key: str
-    holds: Callable[[Any], bool]
-    allowed: str
-
-
 # settings read by torch, Lightning or the entry points, not by a constructor of this package;
 # `data`, `model` and callback settings are checked by the classes they configure
-RULES: tuple[Rule, ...] = (
-    Rule("optimizer.lr", *POSITIVE_NUMBER),
-    Rule("seed", lambda v: v is None or is_int(v), "an integer or null"),
-    Rule("threads", lambda v: v is None or (is_int(v) and v > 0), "a positive integer or null"),
+RULES: dict[str, tuple[Predicate, str]] = {
+    "optimizer.lr": POSITIVE_NUMBER,
+    "seed": (lambda v: v is None or is_int(v), "an integer or null"),
+    "threads": (lambda v: v is None or (is_int(v) and v > 0), "a positive integer or null"),
     # a run that trains nothing would test untrained weights and print them as a result
-    Rule(
-        "trainer.max_epochs",
+    "trainer.max_epochs": (
         lambda v: v is None or (is_int(v) and (v > 0 or v == -1)),
         "a positive integer, -1 (no limit) or null (Lightning's default)",
     ),
-    Rule(
-        "trainer.max_steps",
+    "trainer.max_steps": (
         lambda v: is_int(v) and (v > 0 or v == -1),
         "a positive integer, or -1 (no limit)",
     ),
-    Rule(
-        "trainer.limit_train_batches",
+    "trainer.limit_train_batches": (
         lambda v: (is_int(v) and v > 0) or (isinstance(v, float) and 0 < v <= 1),
         "a positive number of batches, or a fraction in (0, 1]",
     ),
-)
+}
 
 
 def setting_problems(cfg: DictConfig) -> list[str]:
     """What is wrong with the settings no constructor checks (config/build.py adds the refusals of
     the classes it builds, so one error lists every broken setting)."""
     problems = [
-        f"{rule.key}={value!r} is invalid (allowed: {rule.allowed})"
-        for rule in RULES
-        if (value := OmegaConf.select(cfg, rule.key, default=_ABSENT)) is not _ABSENT
-        and not rule.holds(value)
+        invalid(key, value, allowed)
+        for key, (holds, allowed) in RULES.items()
+        if (value := OmegaConf.select(cfg, key, default=_ABSENT)) is not _ABSENT
+        and not holds(value)
     ]
     if _unbounded(cfg) and cfg.get("scheduler"):
         problems.append(
