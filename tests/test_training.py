@@ -139,6 +139,8 @@ BAD_SETTINGS = [
     ("model.readout=max", "model.readout='max' is invalid (allowed: one of last, mean)"),
     ("model.forget_bias=abc", "model.forget_bias='abc' is invalid (allowed: a number or null)"),
     ("optimizer.lr=-0.1", "optimizer.lr=-0.1 is invalid (allowed: a positive number)"),
+    ("threads=-1", "threads=-1 is invalid (allowed: a positive integer or null)"),
+    ("seed=abc", "seed='abc' is invalid (allowed: an integer or null)"),
     ("trainer.max_epochs=0", "trainer.max_epochs=0 is invalid (allowed: a positive integer"),
     ("++trainer.max_steps=0", "trainer.max_steps=0 is invalid"),
     ("++trainer.limit_train_batches=0", "trainer.limit_train_batches=0 is invalid"),

@@ -35,10 +35,10 @@ HPARAMS_METRICS = ("val/acc_best", "test/acc", "test/loss", "model/params")
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then test the best checkpoint on the full official test set; return every final metric."""
+    run = build_run(cfg)  # first: it refuses bad settings, `threads` included
     split_threads(cfg.get("threads"), _parallel_jobs_setting())
     configure_process(cfg.float32_precision)
     ensure_accelerator_available(cfg.trainer)
-    run = build_run(cfg)
     print_config_tree(cfg, Path(cfg.paths.output_dir) / "config_tree.txt")
     run_config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
 
