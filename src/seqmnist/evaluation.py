@@ -29,15 +29,14 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     run_cfg.data.data_dir = cfg.paths.data_dir
 
     datamodule = instantiate(run_cfg.data)
+    # the pixel order the run trained with, as the checkpoint stored it
+    datamodule.sequence_view.adopt_permutation(trained.view.permutation)
     trainer: Trainer = instantiate(
         cfg.trainer,
         logger=build_loggers(cfg.get("logger")) or False,
         callbacks=[ReleaseProcessGroup()],
     )
-    # the checkpoint also restores what the DataModule stored (its pixel order)
-    trainer.test(
-        trained.module, datamodule=datamodule, ckpt_path=str(checkpoint_path), weights_only=True
-    )
+    trainer.test(trained.module, datamodule=datamodule)
     SIGTERM_WATCH.stop_if_received()
     metrics = as_floats(trainer.callback_metrics)
     print_metrics(

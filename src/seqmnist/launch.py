@@ -223,8 +223,9 @@ def _as_user_error(error: BaseException, output_dir: Path) -> BaseException:
 def _disk_full(error: OSError, output_dir: Path) -> str:
     file = error.filename2 or error.filename
     checkpoints = sorted((output_dir / "checkpoints").glob("*.ckpt"))
-    intact = [str(path) for path in checkpoints if readable(path)]
-    broken = [str(path) for path in checkpoints if str(path) not in intact]
+    intact, broken = [], []
+    for path in checkpoints:
+        (intact if readable(path) else broken).append(str(path))
     return (
         f"No space left on the device: {file or 'a file of the run'} could not be written "
         f"(run folder {output_dir}). "
