@@ -1,7 +1,6 @@
 """A run's dashboards as a researcher sees them: a real TensorBoard server queried over HTTP."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -10,15 +9,10 @@ import urllib.request
 
 import pytest
 from helpers.runs import QUICK, printed_metric, run_cli
+from helpers.servers import free_port
 from helpers.synthetic import write_synthetic_mnist
 
 from seqmnist.figures.export import export_figures
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class TensorBoardServer:

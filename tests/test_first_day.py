@@ -220,6 +220,10 @@ def test_the_quoting_the_error_suggests_trains_from_a_folder_with_a_space(tmp_pa
         ("hparams_search=time_to_target", "optuna"),
         ("hydra/launcher=joblib", "joblib"),
         ("cluster=slurm_ddp", "slurm"),
+        ("logger=mlflow", "mlflow"),
+        ("logger=wandb", "wandb"),
+        ("logger=[tensorboard,wandb]", "wandb"),
+        ("logger=many", "mlflow"),
     ],
 )
 def test_an_option_whose_plugin_extra_is_missing_names_the_pip_command(

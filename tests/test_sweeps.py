@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mlflow
 import optuna
 import pytest
 from helpers.recording import samples_per_epoch
@@ -282,7 +283,7 @@ def test_plain_ddp_relaunching_the_script_works_with_every_logger_and_no_seed(
         "train.py",
         "trainer=ddp_sim",
         "trainer.strategy=ddp",
-        "logger=[tensorboard,csv]",
+        "logger=[tensorboard,csv,mlflow,wandb]",
         "seed=null",
         *QUICK[1:],
         "trainer.max_epochs=2",
@@ -299,6 +300,13 @@ def test_plain_ddp_relaunching_the_script_works_with_every_logger_and_no_seed(
     assert_two_ranks_train_on_disjoint_halves(
         samples, training_images=synthetic_mnist.train_size - 40
     )
+    # the trackers hear from rank 0 only: one run each
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'logs' / 'mlflow' / 'mlruns.db'}")
+    (tracked,) = client.search_runs([client.get_experiment_by_name("train").experiment_id])
+    assert tracked.data.metrics["test/acc"] == pytest.approx(
+        result_metrics(run_dir)["test/acc"], abs=1e-6
+    )
+    assert len(list((tmp_path / "logs" / "wandb" / "wandb").glob("offline-run-*"))) == 1
 
 
 def test_ddp_sim_works_inside_a_sweep_for_each_network(tmp_path, synthetic_mnist):

@@ -12,6 +12,7 @@ from seqmnist.config.checks import ensure_accelerator_available
 from seqmnist.machine import configure_process
 from seqmnist.records.checkpoints import resolve_checkpoint
 from seqmnist.records.report import as_floats, print_metrics, tested_on
+from seqmnist.records.trackers import finish
 from seqmnist.sigterm import SIGTERM_WATCH
 
 
@@ -31,12 +32,14 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     datamodule = instantiate(run_cfg.data)
     # the pixel order the run trained with, as the checkpoint stored it
     datamodule.sequence_view.adopt_permutation(trained.view.permutation)
+    loggers = build_loggers(cfg.get("logger"))
     trainer: Trainer = instantiate(
-        cfg.trainer,
-        logger=build_loggers(cfg.get("logger")) or False,
-        callbacks=[ReleaseProcessGroup()],
+        cfg.trainer, logger=loggers or False, callbacks=[ReleaseProcessGroup()]
     )
-    trainer.test(trained.module, datamodule=datamodule)
+    try:
+        trainer.test(trained.module, datamodule=datamodule)
+    finally:
+        finish(loggers)
     SIGTERM_WATCH.stop_if_received()
     metrics = as_floats(trainer.callback_metrics)
     print_metrics(

@@ -62,6 +62,12 @@ PLUGIN_OPTIONS = {
     "hydra/launcher=submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
     "cluster=slurm_ddp": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
 }
+# loggers whose package is an optional extra: logger option -> [(package, extra)]
+LOGGER_EXTRAS = {
+    "mlflow": [("mlflow", "mlflow")],
+    "wandb": [("wandb", "wandb")],
+    "many": [("mlflow", "mlflow"), ("wandb", "wandb")],
+}
 
 
 VALUE_THAT_MAY_HOLD_SPACES = re.compile(r"""['"\[{(]|\w+\(""")
@@ -79,6 +85,12 @@ def check_command_line(arguments: list[str]) -> None:
                 f"{argument} needs a Hydra plugin that is an optional extra of seqmnist: install "
                 f"it with pip install -e '.[{extra}]' (or '.[all]' for every sweeper and launcher)"
             )
+        for package, extra in _logger_packages(argument):
+            if not _installed(package):
+                _refuse_command_line(
+                    f"{argument} logs with {package}, an optional extra of seqmnist: install it "
+                    f"with pip install -e '.[{extra}]' (or '.[all]' for every logger and plugin)"
+                )
         key, has_value, value = argument.partition("=")
         # quoted values, lists, dicts and sweep functions (`tag(log, interval(1e-4, 1e-2))`) may hold spaces
         if has_value and " " in value and not VALUE_THAT_MAY_HOLD_SPACES.match(value):
@@ -113,6 +125,16 @@ def run_command(main: Callable[[], object]) -> None:
             file=sys.stderr,
         )
         raise SystemExit(INTERRUPTED_EXIT_CODE) from None
+
+
+def _logger_packages(argument: str) -> list[tuple[str, str]]:
+    """The optional packages `logger=mlflow`, `"logger=[tensorboard,wandb]"` or a sweep over
+    loggers (`logger=tensorboard,mlflow`) needs."""
+    key, _, value = argument.partition("=")
+    if key.lstrip("+~") != "logger":
+        return []
+    names = value.strip("[]").replace(" ", "").split(",")
+    return [needed for name in names for needed in LOGGER_EXTRAS.get(name, [])]
 
 
 def _installed(module: str) -> bool:

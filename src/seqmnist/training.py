@@ -6,13 +6,13 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import WeightAveraging
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.callbacks import SECONDS_TO_TARGET, ReleaseProcessGroup, StoreRunConfig
-from seqmnist.config.build import build_run
+from seqmnist.config.build import Run, build_run
 from seqmnist.config.checks import ensure_accelerator_available
 from seqmnist.errors import ConfigError
 from seqmnist.machine import configure_process, split_threads
@@ -26,6 +26,12 @@ from seqmnist.records.checkpoints import (
     resolve_checkpoint,
 )
 from seqmnist.records.report import as_floats, print_config_tree, print_metrics, tested_on
+from seqmnist.records.trackers import (
+    TRACKER_RUNS_KEY,
+    continue_tracker_runs,
+    finish,
+    record_outcome,
+)
 from seqmnist.sigterm import SIGTERM_WATCH
 
 log = logging.getLogger(__name__)
@@ -41,31 +47,24 @@ def train(cfg: DictConfig) -> dict[str, float]:
     ensure_accelerator_available(cfg.trainer)
     print_config_tree(cfg, Path(cfg.paths.output_dir) / "config_tree.txt")
     run_config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-
-    datamodule, module = run.datamodule, run.module
-    module.example_input_array = datamodule.example_sequence()
     callbacks = [*run.callbacks, StoreRunConfig(run_config), ReleaseProcessGroup()]
-    trainer: Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=run.loggers or False)
-    for logger in trainer.loggers:
-        logger.log_hyperparams(run_config)
-
-    averaging = any(isinstance(callback, WeightAveraging) for callback in callbacks)
-    resume_from = _checkpoint_to_resume(cfg, module, averaging)
-    # weights_only: a checkpoint from elsewhere cannot run code here (ours hold plain data)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
-    SIGTERM_WATCH.stop_if_received()
-    metrics = as_floats(trainer.callback_metrics)
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if not best:
-        log.warning("No best checkpoint was saved: testing the weights as they are after training.")
-    trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
-    SIGTERM_WATCH.stop_if_received()
-    metrics.update(as_floats(trainer.callback_metrics))
-    metrics["model/params"] = float(sum(p.numel() for p in module.net.parameters()))
-    _fill_hparams_tab(trainer, run_config, metrics)
-
+    resume_path, checkpoint = _checkpoint_to_resume(cfg)
+    if checkpoint is not None:
+        averaging = any(isinstance(callback, WeightAveraging) for callback in callbacks)
+        _ensure_resumable(cfg, run.module, checkpoint, resume_path, averaging)
+        continue_tracker_runs(run.loggers, checkpoint.get(TRACKER_RUNS_KEY))
+    try:
+        metrics, best, tested = _fit_and_test(cfg, run_config, run, callbacks, resume_path)
+    finally:
+        not_logged = finish(run.loggers)
+    if not_logged:
+        log.warning(
+            "Not everything reached the trackers; the run itself is unaffected (checkpoints, "
+            "result.json and the other loggers are complete). %s",
+            " ".join(not_logged),
+        )
     print_metrics(
-        f"Final metrics ({tested_on(trainer, cfg.data.dataset)})",
+        f"Final metrics ({tested})",
         {
             name: value
             for name, value in metrics.items()
@@ -81,25 +80,63 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
-def _checkpoint_to_resume(cfg: DictConfig, module: LightningModule, averaging: bool) -> str | None:
-    """Resolve `ckpt_path` (a path, or `latest`) and make sure this run can continue it."""
+def _fit_and_test(
+    cfg: DictConfig,
+    run_config: dict[str, Any],
+    run: Run,
+    callbacks: list[Callback],
+    resume_path: str | None,
+) -> tuple[dict[str, float], str, str]:
+    """Final metrics, the tested checkpoint ("" for the final weights) and what it was tested on."""
+    datamodule, module = run.datamodule, run.module
+    module.example_input_array = datamodule.example_sequence()
+    trainer: Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=run.loggers or False)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(run_config)
+    # weights_only: a checkpoint from elsewhere cannot run code here (ours hold plain data)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path, weights_only=True)
+    SIGTERM_WATCH.stop_if_received()
+    metrics = as_floats(trainer.callback_metrics)
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if not best:
+        log.warning("No best checkpoint was saved: testing the weights as they are after training.")
+    trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+    SIGTERM_WATCH.stop_if_received()
+    metrics.update(as_floats(trainer.callback_metrics))
+    metrics["model/params"] = float(sum(p.numel() for p in module.net.parameters()))
+    _fill_hparams_tab(trainer.loggers, run_config, metrics)
+    record_outcome(
+        trainer.loggers,
+        {"model/params": metrics["model/params"]},
+        {"run_folder": cfg.paths.output_dir, "tested_checkpoint": best or "final weights"},
+    )
+    return metrics, best, tested_on(trainer, cfg.data.dataset)
+
+
+def _checkpoint_to_resume(cfg: DictConfig) -> tuple[str | None, dict[str, Any] | None]:
+    """Resolve `ckpt_path` (a path, or `latest`) and read it."""
     if not cfg.get("ckpt_path"):
-        return None
+        return None, None
     path = resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir) / cfg.task_name)
     if cfg.ckpt_path == LATEST:
         ensure_run_unfinished(path)
-    checkpoint = read_checkpoint(path)
-    ensure_weights_fit(module, checkpoint, path)
-    ensure_weight_averaging_resumes(checkpoint, averaging, path)
+    return str(path), read_checkpoint(path)
+
+
+def _ensure_resumable(
+    cfg: DictConfig, module: LightningModule, checkpoint: dict, path: str, averaging: bool
+) -> None:
+    """Make sure this run can continue the checkpoint."""
+    ensure_weights_fit(module, checkpoint, Path(path))
+    ensure_weight_averaging_resumes(checkpoint, averaging, Path(path))
     ensure_training_left(
-        checkpoint, cfg.trainer.get("max_epochs"), cfg.trainer.get("max_steps", -1), path
+        checkpoint, cfg.trainer.get("max_epochs"), cfg.trainer.get("max_steps", -1), Path(path)
     )
     log.info("Resuming from %s", path)
-    return str(path)
 
 
 def _fill_hparams_tab(
-    trainer: Trainer, run_config: dict[str, Any], metrics: dict[str, float]
+    loggers: list[Logger], run_config: dict[str, Any], metrics: dict[str, float]
 ) -> None:
     """TensorBoard's HPARAMS tab compares runs by hyperparameters and final metrics side by side.
 
@@ -111,7 +148,7 @@ def _fill_hparams_tab(
         for name in HPARAMS_METRICS
         if name in metrics
     }
-    for logger in trainer.loggers:
+    for logger in loggers:
         if isinstance(logger, TensorBoardLogger):
             logger.log_hyperparams(run_config, metrics=final)
 

@@ -1,15 +1,15 @@
-"""Figures of the test set in TensorBoard: what the network gets wrong and how it reads."""
+"""Figures of the test set in the dashboards: what the network gets wrong and how it reads."""
 
 import matplotlib.pyplot as plt
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
-from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.figure import Figure
 from torch import Tensor
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from seqmnist.data.sequence import SequenceView
 from seqmnist.figures.reading import reading_figure, reading_tag
+from seqmnist.records.trackers import figure_loggers, log_figure
 
 
 class TestSetFigures(Callback):
@@ -59,10 +59,8 @@ class TestSetFigures(Callback):
         # every rank must take part in the sync, or rank 0 waits for the others forever (NCCL) or
         # sees them leave (gloo: "Connection closed by peer")
         matrix = self.confusion.compute()
-        writers = [
-            logger.experiment for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)
-        ]
-        if not writers or trainer.global_rank != 0:
+        loggers = figure_loggers(trainer.loggers)
+        if not loggers or trainer.global_rank != 0:
             return
         figures = {
             "test/confusion_matrix": self.confusion.plot(val=matrix, labels=self.class_names)[0],
@@ -70,9 +68,9 @@ class TestSetFigures(Callback):
         }
         if self.first_batch is not None and getattr(pl_module.net, "reads_step_by_step", False):
             figures[f"test/{reading_tag(self.view.step_name)}"] = self._reading_figure(pl_module)
-        for writer in writers:
+        for logger in loggers:
             for tag, figure in figures.items():
-                writer.add_figure(tag, figure, global_step=trainer.global_step, close=False)
+                log_figure(logger, tag, figure, trainer.global_step)
         for figure in figures.values():
             plt.close(figure)
 

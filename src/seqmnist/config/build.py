@@ -19,8 +19,10 @@ from torch import nn
 from seqmnist.config.checks import ensure_model_fits_in_memory, raise_if_any, setting_problems
 from seqmnist.data.datamodule import sequence_view_of
 from seqmnist.data.sequence import SequenceView
+from seqmnist.errors import ConfigError
 from seqmnist.models import SequenceClassifierModule
 from seqmnist.records.checkpoints import read_checkpoint, run_config_of
+from seqmnist.records.trackers import TrackerUnavailable
 from seqmnist.validation import InvalidArguments, invalid
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,18 @@ def build_module(cfg: DictConfig) -> SequenceClassifierModule:
 
 
 def build_loggers(cfg: DictConfig | None) -> list[Logger]:
-    return [instantiate(spec) for spec in (cfg or {}).values() if spec]
+    """The `logger` group's loggers; a tracker whose store cannot be written stops the run here."""
+    loggers = []
+    for name, spec in (cfg or {}).items():
+        if not spec:
+            continue
+        try:
+            loggers.append(instantiate(spec))
+        except InstantiationException as wrapped:
+            if not isinstance(wrapped.__cause__, TrackerUnavailable):
+                raise
+            raise ConfigError(f"logger.{name}: {wrapped.__cause__}") from None
+    return loggers
 
 
 @dataclass
