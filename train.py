@@ -12,8 +12,7 @@ prepare_script(__file__)
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     metrics = run_recorded(train, cfg)
-    # a failed job returns None: the Optuna sweeper marks a trial without a number as failed and
-    # goes on (a NaN would crash it: optuna 2 refuses to record NaN in a trial it then fails)
+    # a failed job returns None: the Optuna sweeper records its trial as failed and goes on
     if metrics is None or not cfg.get("optimized_metric"):
         return None
     return metrics.get(cfg.optimized_metric)

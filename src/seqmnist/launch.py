@@ -53,10 +53,11 @@ def prepare_script(script_file: str) -> None:
     logging.raiseExceptions = False
 
 
-# options whose Hydra plugin is an optional extra of this package: option -> (plugin module, extra)
+# options whose Hydra plugin (or what it runs on) is an optional extra: option -> (module, extra)
 PLUGIN_OPTIONS = {
-    "hparams_search=optuna": ("hydra_plugins.hydra_optuna_sweeper", "optuna"),
-    "hparams_search=time_to_target": ("hydra_plugins.hydra_optuna_sweeper", "optuna"),
+    "hparams_search=optuna": ("optuna", "optuna"),
+    "hparams_search=time_to_target": ("optuna", "optuna"),
+    "hydra/sweeper=optuna": ("optuna", "optuna"),
     "hydra/launcher=joblib": ("hydra_plugins.hydra_joblib_launcher", "joblib"),
     "hydra/launcher=submitit_local": ("hydra_plugins.hydra_submitit_launcher", "slurm"),
     "hydra/launcher=submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", "slurm"),

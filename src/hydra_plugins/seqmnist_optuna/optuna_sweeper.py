@@ -1,0 +1,274 @@
+"""`hydra/sweeper=optuna`: an Optuna study driven by ask-and-tell, each batch of trials launched as
+jobs through the configured Hydra launcher.
+
+Fills a gap: Hydra 1.3's own Optuna sweeper requires optuna<3, and its Optuna 4 release needs
+Hydra 1.4. Same keys and search-space grammar as hydra-optuna-sweeper (`sampler`, `direction`,
+`storage`, `study_name`, `n_trials`, `n_jobs`, `params` with choice / range / interval /
+tag(log, ...)). `n_trials` counts the study's trials, so several sweeps on one storage share them
+and a re-run continues an interrupted search up to it.
+"""
+
+import contextlib
+import json
+import logging
+import math
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
+from hydra.core.plugins import Plugins
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.storages import JournalStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+from optuna.trial import TrialState
+
+from seqmnist.errors import USER_ERROR_EXIT_CODE
+
+log = logging.getLogger(__name__)
+
+JOURNAL = "journal:"
+DIRECTIONS = ("minimize", "maximize")
+
+
+class OptunaSweeper(Sweeper):
+    def __init__(
+        self,
+        sampler: Any,
+        direction: str,
+        storage: str | None,
+        study_name: str | None,
+        n_trials: int,
+        n_jobs: int,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        problems = []
+        if direction not in DIRECTIONS:
+            problems.append(f"direction={direction!r}: minimize or maximize")
+        for key, value in (("n_trials", n_trials), ("n_jobs", n_jobs)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.append(f"{key}={value!r}: a positive integer")
+        if problems:
+            refuse(f"hydra.sweeper: {'; '.join(problems)}.")
+        self.sampler = sampler
+        self.direction = direction
+        self.storage = storage
+        self.study_name = study_name
+        self.n_trials = n_trials
+        self.n_jobs = n_jobs
+        self.params = dict(params or {})
+        self.job_idx = 0
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        self.config = config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
+
+    def sweep(self, arguments: list[str]) -> None:
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        space, fixed = search_space(
+            [f"{key}={value}" for key, value in self.params.items()], arguments
+        )
+        study = self._study(space)
+        log.info(
+            f"Study {study.study_name} in {self.storage or 'memory'}: {self.direction} over "
+            f"{', '.join(space) or 'nothing'}, {self.n_trials} trials, {self.n_jobs} at a time"
+        )
+        while trials := self._ask(study, space):
+            batch = [[*fixed, *(f"{k}={v}" for k, v in t.params.items())] for t in trials]
+            try:
+                returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
+            except BaseException:  # Ctrl-C, SIGTERM: the trials it stopped say so
+                for trial in trials:
+                    trial.set_user_attr("error", "the search was interrupted before the job ended")
+                    study.tell(trial, state=TrialState.FAIL)
+                raise
+            self.job_idx += len(returns)
+            for trial, job in zip(trials, returns, strict=True):
+                self._tell(study, trial, job)
+        if self.n_trials and any(t.state == TrialState.COMPLETE for t in study.trials):
+            log.info(
+                f"Best trial {study.best_trial.number}: {study.best_value} with {study.best_params}"
+            )
+
+    def _study(self, space: dict[str, BaseDistribution]) -> optuna.Study:
+        # Hydra has built the sampler; a _partial_ one (grid) takes the search space
+        sampler = self.sampler
+        if not isinstance(sampler, optuna.samplers.BaseSampler):
+            sampler = sampler(search_space=grid_of(space))
+        try:
+            return optuna.create_study(
+                study_name=self.study_name,
+                storage=open_storage(self.storage),
+                sampler=sampler,
+                direction=self.direction,
+                load_if_exists=True,
+            )
+        except RuntimeError as error:
+            if "optuna storage upgrade" not in str(error):
+                raise
+            refuse(
+                f"The study storage {self.storage} was written by an older Optuna, whose tables "
+                f"Optuna {optuna.__version__} cannot read. Upgrade it in place (back it up "
+                f"first): optuna storage upgrade --storage {self.storage} ; or start a new study "
+                f"with another hydra.sweeper.study_name or hydra.sweeper.storage."
+            )
+
+    def _ask(self, study: optuna.Study, space: dict[str, BaseDistribution]) -> list:
+        """The next batch: at most n_jobs trials, and never more than n_trials in the study, which
+        other sweeps on the same storage may be adding to at the same time."""
+        with self._exclusive():
+            wanted = min(self.n_jobs, self.n_trials - len(study.get_trials(deepcopy=False)))
+            trials = [study.ask(space) for _ in range(max(wanted, 0))]
+        surplus = [trial for trial in trials if trial.number >= self.n_trials]
+        for trial in surplus:  # a server database without our lock: another sweep was first
+            trial.set_user_attr("error", f"beyond n_trials={self.n_trials}: not run")
+            study.tell(trial, state=TrialState.FAIL)
+        return [trial for trial in trials if trial not in surplus]
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Held while counting and asking: a file lock beside a SQLite or journal file (it works
+        on NFS too); a server database is shared without one."""
+        path = storage_file(self.storage)
+        if path is None:
+            yield
+            return
+        lock = JournalFileOpenLock(str(path) + ".sweep-lock")
+        lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _tell(self, study: optuna.Study, trial: optuna.Trial, job: JobReturn) -> None:
+        """A job that failed, or returned None, NaN or an infinity that is not the worst value
+        of the direction, is a failed trial with its reason; the search goes on."""
+        folder = str(job.hydra_cfg.hydra.runtime.output_dir) if job.hydra_cfg else ""
+        trial.set_user_attr("job_folder", folder)
+        value, error = None, None
+        if job.status != JobStatus.COMPLETED:
+            error = f"{type(job._return_value).__name__}: {job._return_value}"
+        elif job.return_value is None:
+            error = _recorded_error(folder) or "the job returned no value"
+        else:
+            value = float(job.return_value)
+            worst = math.inf if self.direction == "minimize" else -math.inf
+            if math.isnan(value) or (math.isinf(value) and value != worst):
+                error, value = f"the job returned {value}", None
+        if error is not None:
+            log.warning(f"Trial {trial.number} failed: {error}")
+            trial.set_user_attr("error", error)
+            study.tell(trial, state=TrialState.FAIL)
+        else:
+            study.tell(trial, value)
+
+
+def search_space(
+    params: Sequence[str], arguments: Sequence[str]
+) -> tuple[dict[str, BaseDistribution], list[str]]:
+    """Optuna distributions of the sweep overrides (config `params`, then the command line, which
+    wins), and the other overrides, passed to every job as they are."""
+    parser = OverridesParser.create()
+    space: dict[str, BaseDistribution] = {}
+    fixed: dict[str, str] = {}
+    for override in [
+        *parser.parse_overrides(list(params)),
+        *parser.parse_overrides(list(arguments)),
+    ]:
+        key = override.get_key_element()
+        space.pop(key, None)
+        fixed.pop(key, None)
+        if override.is_sweep_override():
+            space[key] = distribution(override)
+        else:
+            fixed[key] = override.input_line or f"{key}={override.get_value_element_as_str()}"
+    return space, list(fixed.values())
+
+
+def distribution(override: Override) -> BaseDistribution:
+    sweep = override.value()
+    log_scale = "log" in sweep.tags
+    if isinstance(sweep, ChoiceSweep):
+        return CategoricalDistribution(list(sweep.list))
+    if isinstance(sweep, RangeSweep):
+        values = list(override.sweep_iterator())
+        if all(isinstance(value, int) for value in values):
+            return IntDistribution(values[0], values[-1], step=int(sweep.step), log=log_scale)
+        return CategoricalDistribution(values)
+    if isinstance(sweep, IntervalSweep):
+        if "int" in sweep.tags:
+            return IntDistribution(int(sweep.start), int(sweep.end), log=log_scale)
+        return FloatDistribution(sweep.start, sweep.end, log=log_scale)
+    refuse(
+        f"{override.input_line}: the Optuna sweeper takes choice(...), range(...), "
+        f"interval(...) and tag(log, ...) of them"
+    )
+
+
+def grid_of(space: Mapping[str, BaseDistribution]) -> dict[str, list]:
+    """The grid sampler's search space: every value of each choice or integer range."""
+    grid = {}
+    for name, dist in space.items():
+        if isinstance(dist, CategoricalDistribution):
+            grid[name] = list(dist.choices)
+        elif isinstance(dist, IntDistribution) and not dist.log:
+            grid[name] = list(range(dist.low, dist.high + 1, dist.step))
+        else:
+            refuse(f"{name}: the grid sampler needs choice(...) or range(...), not an interval")
+    return grid
+
+
+def open_storage(storage: str | None) -> Any:
+    """None (in memory), an SQLAlchemy URL (sqlite:///..., postgresql://...), or
+    `journal:<path>`: Optuna's journal file, the storage for a shared file system."""
+    if storage is None:
+        return None
+    if storage.startswith(JOURNAL):
+        path = Path(storage.removeprefix(JOURNAL))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = JournalFileOpenLock(str(path) + ".lock")
+        return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
+    return RDBStorage(storage)
+
+
+def storage_file(storage: str | None) -> Path | None:
+    if storage is None:
+        return None
+    if storage.startswith(JOURNAL):
+        return Path(storage.removeprefix(JOURNAL))
+    if storage.startswith("sqlite:///"):
+        return Path(storage.removeprefix("sqlite:///"))
+    return None
+
+
+def refuse(problem: str) -> None:
+    """A setting of the sweep that cannot work: one paragraph, exit code 2 (not a traceback
+    through Hydra, which reports a sweeper's exceptions with one)."""
+    print(f"error: {problem}", file=sys.stderr)
+    raise SystemExit(USER_ERROR_EXIT_CODE)
+
+
+def _recorded_error(folder: str) -> str | None:
+    """The error the job's result.json recorded (seqmnist's jobs write one)."""
+    try:
+        return json.loads((Path(folder) / "result.json").read_text()).get("error")
+    except (OSError, ValueError):
+        return None
