@@ -1,15 +1,17 @@
-"""MLflow and Weights & Biases as a researcher reads them: through MlflowClient and wandb's own
-reader of an offline run."""
+"""MLflow and Weights & Biases as a researcher reads them: through MlflowClient, a real
+`mlflow server`'s REST API, and wandb's own reader of an offline run."""
 
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import mlflow
 import pytest
 from helpers.runs import QUICK, result_of, run_cli
-from helpers.servers import free_port
+from helpers.servers import free_port, wait_until_answering
 from helpers.synthetic import write_synthetic_mnist
 
 FIGURES = {"test/confusion_matrix.png", "test/misclassified.png", "test/reading_row_by_row.png"}
@@ -54,6 +56,40 @@ def mlflow_run(tmp_path_factory):
     return root, run_dir, run
 
 
+class MlflowServer:
+    def __init__(self, backend_store_uri: str, artifacts: Path) -> None:
+        self.url = f"http://127.0.0.1:{free_port()}"
+        command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1"]
+        command += ["--port", self.url.rsplit(":", 1)[1], "--workers", "1"]
+        command += ["--backend-store-uri", backend_store_uri]
+        command += ["--artifacts-destination", str(artifacts)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_until_answering(f"{self.url}/health")
+
+    def post(self, path: str, body: dict) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mlflow_server")
+    server = MlflowServer(f"sqlite:///{folder / 'server.db'}", folder / "artifacts")
+    yield server
+    server.stop()
+
+
 def test_the_sqlite_store_holds_the_runs_settings_curves_and_final_metrics(mlflow_run):
     root, run_dir, run = mlflow_run
     client = mlflow.MlflowClient(store_uri(root))
@@ -79,6 +115,32 @@ def test_the_run_is_tagged_and_points_to_its_folder_and_checkpoint(mlflow_run):
     assert tags["run_folder"] == str(run_dir)
     assert Path(tags["tested_checkpoint"]).parent == run_dir / "checkpoints"
     assert tags["mlflow.runName"] == run_dir.name
+
+
+def test_a_real_mlflow_server_serves_the_run_over_its_rest_api(mlflow_run):
+    root, run_dir, run = mlflow_run
+    server = MlflowServer(store_uri(root), root / "served_artifacts")
+    try:
+        search = {"experiment_ids": [run.info.experiment_id]}
+        found = server.post("/api/2.0/mlflow/runs/search", search)
+    finally:
+        server.stop()
+    (served,) = found["runs"]
+    metrics = {metric["key"]: metric["value"] for metric in served["data"]["metrics"]}
+    assert metrics["test/acc"] == pytest.approx(result_of(run_dir)["metrics"]["test/acc"], abs=1e-6)
+
+
+def test_a_run_logs_to_a_tracking_server_figures_included(tmp_path, mlflow_server):
+    result = train(tmp_path, "logger=mlflow", f"logger.mlflow.tracking_uri={mlflow_server.url}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = runs_of(mlflow_server.url, "train")
+    (run_dir,) = (tmp_path / "logs" / "train" / "runs").iterdir()
+    assert run.data.metrics["test/acc"] == pytest.approx(
+        result_of(run_dir)["metrics"]["test/acc"], abs=1e-6
+    )
+    client = mlflow.MlflowClient(mlflow_server.url)
+    assert {artifact.path for artifact in client.list_artifacts(run.info.run_id, "test")} == FIGURES
+    assert not (tmp_path / "logs" / "mlflow").exists()
 
 
 def test_a_server_that_is_down_stops_the_run_before_training_naming_it(tmp_path):
