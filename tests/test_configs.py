@@ -20,7 +20,7 @@ def test_every_group_offers_the_options_the_readme_promises():
     assert {"adadelta", "momentum", "adam", "adamw"} <= set(options("optimizer"))
     assert {"none", "onecycle"} <= set(options("scheduler"))
     assert {"default", "cpu", "gpu", "ddp", "ddp_sim"} <= set(options("trainer"))
-    assert {"tensorboard", "csv", "none"} <= set(options("logger"))
+    assert {"tensorboard", "csv", "mlflow", "wandb", "many", "none"} <= set(options("logger"))
     assert {"tf_tutorial", "torch_tutorial"} <= set(options("experiment"))
 
 
@@ -67,7 +67,8 @@ def test_trainer_option_instantiates_where_its_hardware_exists(tmp_path, option)
 
 @pytest.mark.parametrize("option", options("logger"))
 def test_logger_option_instantiates_loggers(tmp_path, option):
-    loggers = build_loggers(compose_train(tmp_path, f"logger={option}").get("logger"))
+    cfg = compose_train(tmp_path, f"logger={option}", f"paths.log_dir={tmp_path}")
+    loggers = build_loggers(cfg.get("logger"))
     assert all(isinstance(logger, Logger) for logger in loggers)
     assert (len(loggers) == 0) == (option == "none")
 

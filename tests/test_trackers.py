@@ -2,6 +2,7 @@
 `mlflow server`'s REST API, and wandb's own reader of an offline run."""
 
 import json
+import sqlite3
 import subprocess
 import sys
 import urllib.error
@@ -49,7 +50,7 @@ def runs_of(uri: str, experiment: str) -> list:
 def mlflow_run(tmp_path_factory):
     """One `logger=mlflow` run, read by several tests: (root, its run folder, its MLflow run)."""
     root = tmp_path_factory.mktemp("mlflow")
-    result = train(root, "logger=mlflow", "tags=[smoke,rows]")
+    result = train(root, "logger=mlflow", "tags=[smoke,rows]", "logger.mlflow.log_model=all")
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = (root / "logs" / "train" / "runs").iterdir()
     (run,) = runs_of(store_uri(root), "train")
@@ -108,6 +109,18 @@ def test_the_three_test_set_figures_are_artifacts_of_the_run(mlflow_run):
     assert {artifact.path for artifact in client.list_artifacts(run.info.run_id, "test")} == FIGURES
 
 
+def test_log_model_all_makes_the_best_and_last_checkpoints_artifacts(mlflow_run):
+    root, run_dir, run = mlflow_run
+    client = mlflow.MlflowClient(store_uri(root))
+    folders = {artifact.path for artifact in client.list_artifacts(run.info.run_id)}
+    best = Path(run.data.tags["tested_checkpoint"]).stem
+    assert {best, "last"} <= folders
+    (last,) = [
+        a for a in client.list_artifacts(run.info.run_id, "last") if a.path.endswith(".ckpt")
+    ]
+    assert last.file_size == (run_dir / "checkpoints" / "last.ckpt").stat().st_size
+
+
 def test_the_run_is_tagged_and_points_to_its_folder_and_checkpoint(mlflow_run):
     _, run_dir, run = mlflow_run
     tags = run.data.tags
@@ -163,6 +176,20 @@ def test_a_damaged_sqlite_store_stops_the_run_before_training_saying_what_to_do(
     assert f"the MLflow store sqlite:///{store} cannot be written" in result.stderr
     assert "move it away" in result.stderr
     assert store.read_bytes() == b"not a database, " * 100
+
+
+def test_a_sqlite_store_held_by_another_process_stops_the_run_naming_the_lock(tmp_path):
+    store = tmp_path / "logs" / "mlflow" / "mlruns.db"
+    store.parent.mkdir(parents=True)
+    holder = sqlite3.connect(store, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # as another process writing to it would
+    try:
+        result = train(tmp_path, "logger=mlflow")
+    finally:
+        holder.close()
+    assert result.returncode == 2
+    assert f"the MLflow store sqlite:///{store} cannot be written" in result.stderr
+    assert "database is locked" in result.stderr and "wait for it" in result.stderr
 
 
 def test_a_store_failing_mid_run_costs_the_tracker_its_record_not_the_run(tmp_path, monkeypatch):
@@ -259,3 +286,14 @@ def test_the_wandb_classes_lightning_imports_still_exist():
     from wandb import Artifact  # noqa: F401
     from wandb.sdk.lib import RunDisabled  # noqa: F401
     from wandb.wandb_run import Run  # noqa: F401
+
+
+def test_wandb_online_without_a_login_stops_before_training_saying_how(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no_netrc"))
+    result = train(tmp_path, "logger=wandb", "logger.wandb.offline=false")
+    assert result.returncode == 2
+    assert "Weights & Biases could not start the run online" in result.stderr
+    assert "wandb login" in result.stderr and "logger.wandb.offline=true" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("logs/train/runs/*/checkpoints/*.ckpt"))

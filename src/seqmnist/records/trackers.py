@@ -128,6 +128,21 @@ class WandbTracker(WandbLogger):
         self._id = run_id
 
     @property
+    def experiment(self) -> Any:
+        """The run, started on first use: online without a login or a network, say so."""
+        import wandb  # installed: this logger was built
+
+        try:
+            return super().experiment
+        except wandb.errors.Error as error:
+            raise TrackerUnavailable(
+                f"Weights & Biases could not start the run online ({type(error).__name__}: "
+                f"{one_line(error, 200)}). Log in with `wandb login` (or set WANDB_API_KEY), "
+                f"check the network, or log offline: logger.wandb.offline=true (the default), "
+                f"then upload with `wandb sync`."
+            ) from error
+
+    @property
     def tracker_run(self) -> str | None:
         return self.version
 
