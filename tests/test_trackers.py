@@ -297,3 +297,19 @@ def test_wandb_online_without_a_login_stops_before_training_saying_how(tmp_path,
     assert "wandb login" in result.stderr and "logger.wandb.offline=true" in result.stderr
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.glob("logs/train/runs/*/checkpoints/*.ckpt"))
+
+
+def test_an_eval_run_is_tracked_with_the_checkpoint_and_the_settings_it_was_trained_with(
+    mlflow_run,
+):
+    root, run_dir, _ = mlflow_run
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    result = run_cli("eval.py", f"ckpt_path={checkpoint}", "logger=mlflow", root=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (evaluated,) = runs_of(store_uri(root), "eval")
+    assert evaluated.data.params["tested_checkpoint"] == str(checkpoint)
+    assert evaluated.data.params["model/hidden"] == "16"
+    (eval_dir,) = (root / "logs" / "eval" / "runs").iterdir()
+    assert evaluated.data.metrics["test/acc"] == pytest.approx(
+        result_of(eval_dir)["metrics"]["test/acc"], abs=1e-6
+    )

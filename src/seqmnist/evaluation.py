@@ -4,7 +4,7 @@ from pathlib import Path
 
 from hydra.utils import instantiate
 from lightning.pytorch import Trainer
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.callbacks import ReleaseProcessGroup
 from seqmnist.config.build import build_loggers, load_trained
@@ -36,7 +36,11 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     trainer: Trainer = instantiate(
         cfg.trainer, logger=loggers or False, callbacks=[ReleaseProcessGroup()]
     )
+    # a tracker's eval run says what it tested: the checkpoint, and the settings it was trained with
+    settings = {**OmegaConf.to_container(run_cfg), "tested_checkpoint": str(checkpoint_path)}
     try:
+        for logger in trainer.loggers:
+            logger.log_hyperparams(settings)
         trainer.test(trained.module, datamodule=datamodule)
     finally:
         finish(loggers)
