@@ -2,16 +2,14 @@
 sweeps on one study, and studies of the old sweeper."""
 
 import math
-import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import optuna
 import pytest
-from helpers.runs import QUICK, result_of, run_cli, start_cli
+from helpers.runs import QUICK, ctrl_c_at_step, result_of, run_cli, run_to_interruption, start_cli
 from hydra.core.utils import JobReturn, JobStatus
 from optuna.trial import TrialState
 
@@ -87,20 +85,11 @@ def test_an_interrupted_search_continues_from_its_storage_losing_only_the_runnin
         synthetic_mnist,
         "hydra.sweeper.n_trials=3",
         # the first trial's job is interrupted at its 2nd step; later jobs are not
-        "+callbacks.ctrl_c._target_=helpers.interrupting.CtrlCAtStep",
-        "+callbacks.ctrl_c.step=1",
-        f"+callbacks.ctrl_c.pressed={tmp_path / 'pressed'}",
+        *ctrl_c_at_step(tmp_path / "pressed"),
     )
-    process = start_cli(
-        "train.py", *overrides, root=tmp_path, test_callbacks=True, own_process_group=True
-    )
-    try:
-        _, stderr = process.communicate(timeout=300)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    returncode, stderr = run_to_interruption("train.py", *overrides, root=tmp_path)
     # Ctrl-C during training: Lightning's exit code, as for a run alone
-    assert process.returncode == 1, stderr[-3000:]
+    assert returncode == 1, stderr[-3000:]
     assert "Traceback" not in stderr
     storage = f"sqlite:///{study_folder(tmp_path) / 'optuna.db'}"
     (interrupted,) = trials_in(storage)

@@ -2,9 +2,7 @@
 
 import csv
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +11,14 @@ import mlflow
 import optuna
 import pytest
 from helpers.recording import samples_per_epoch
-from helpers.runs import QUICK, result_of, run_cli, start_cli, train_then_evaluate
+from helpers.runs import (
+    QUICK,
+    ctrl_c_at_step,
+    result_of,
+    run_cli,
+    run_to_interruption,
+    train_then_evaluate,
+)
 from helpers.synthetic import write_synthetic_mnist
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -201,19 +206,10 @@ def test_ctrl_c_stops_a_local_parallel_sweep_without_starting_its_queued_jobs(
         *synthetic_mnist.overrides(),
         "logger=none",
         # the first job is interrupted at its 2nd step; a job that starts after it would complete
-        "+callbacks.ctrl_c._target_=helpers.interrupting.CtrlCAtStep",
-        "+callbacks.ctrl_c.step=1",
-        f"+callbacks.ctrl_c.pressed={tmp_path / 'pressed'}",
+        *ctrl_c_at_step(tmp_path / "pressed"),
     ]
-    process = start_cli(
-        "train.py", *sweep, root=tmp_path, test_callbacks=True, own_process_group=True
-    )
-    try:
-        _, stderr = process.communicate(timeout=300)
-    finally:
-        if process.poll() is None:  # a hung sweep must not outlive a failed test
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == INTERRUPTED_EXIT_CODE
+    returncode, stderr = run_to_interruption("train.py", *sweep, root=tmp_path)
+    assert returncode == INTERRUPTED_EXIT_CODE
     assert "Interrupted (Ctrl-C)" in stderr and "Traceback" not in stderr
     folder = sweep_folder(tmp_path)
     first = result_of(folder / "0")

@@ -179,6 +179,28 @@ def start_cli(
     )
 
 
+def ctrl_c_at_step(pressed: Path, step: int = 1) -> list[str]:
+    """Overrides that press Ctrl-C at a training step of the first run to get there, which
+    leaves the file `pressed` (helpers.interrupting.CtrlCAtStep)."""
+    return [
+        "+callbacks.ctrl_c._target_=helpers.interrupting.CtrlCAtStep",
+        f"+callbacks.ctrl_c.step={step}",
+        f"+callbacks.ctrl_c.pressed={pressed}",
+    ]
+
+
+def run_to_interruption(script: str, *overrides: str, root: Path) -> tuple[int, str]:
+    """Run a command that a test callback interrupts, as a terminal's foreground group; return
+    its exit code and stderr. A run that hangs is killed, so it cannot outlive a failed test."""
+    process = start_cli(script, *overrides, root=root, test_callbacks=True, own_process_group=True)
+    try:
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    return process.returncode, stderr
+
+
 def train_then_evaluate(
     root: Path, data, *overrides: str, test_callbacks: bool = False
 ) -> tuple[float, float, Path]:
