@@ -231,8 +231,9 @@ def test_ddp_sim_with_the_default_logger_and_callbacks_tests_like_a_single_proce
         "trainer=ddp_sim",
         *QUICK[1:],
         "trainer.max_epochs=2",
-        # the default logger, and a CSV beside it: its writer must survive ddp_spawn's new processes
-        "logger=[tensorboard,csv]",
+        # the default logger, and a CSV beside it: its writer must survive ddp_spawn's new
+        # processes; and a tracker, which rank 0 alone writes to
+        "logger=[tensorboard,csv,mlflow]",
         "+callbacks.record._target_=helpers.recording.RecordTrainingSamples",
         f"+callbacks.record.folder={samples}",
     ]
@@ -249,6 +250,16 @@ def test_ddp_sim_with_the_default_logger_and_callbacks_tests_like_a_single_proce
     events.Reload()
     assert {"test/confusion_matrix", "test/misclassified"} <= set(events.Tags()["images"])
     assert_csv_keeps_fit_and_test_columns(run_dir, test_images=61)
+    assert_one_tracker_run(tmp_path, run_dir)
+
+
+def assert_one_tracker_run(root: Path, run_dir: Path) -> None:
+    """Rank 0 alone wrote to MLflow: one run, with the test accuracy the run recorded."""
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'logs' / 'mlflow' / 'mlruns.db'}")
+    (tracked,) = client.search_runs([client.get_experiment_by_name("train").experiment_id])
+    assert tracked.data.metrics["test/acc"] == pytest.approx(
+        result_metrics(run_dir)["test/acc"], abs=1e-6
+    )
 
 
 def assert_two_ranks_train_on_disjoint_halves(samples: Path, training_images: int) -> None:
@@ -294,11 +305,7 @@ def test_plain_ddp_relaunching_the_script_works_with_every_logger_and_no_seed(
         samples, training_images=synthetic_mnist.train_size - 40
     )
     # the trackers hear from rank 0 only: one run each
-    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'logs' / 'mlflow' / 'mlruns.db'}")
-    (tracked,) = client.search_runs([client.get_experiment_by_name("train").experiment_id])
-    assert tracked.data.metrics["test/acc"] == pytest.approx(
-        result_metrics(run_dir)["test/acc"], abs=1e-6
-    )
+    assert_one_tracker_run(tmp_path, run_dir)
     assert len(list((tmp_path / "logs" / "wandb" / "wandb").glob("offline-run-*"))) == 1
 
 

@@ -4,6 +4,7 @@ continued from the id a checkpoint carries, figures and the run's outcome, and a
 mid-run that costs the tracker its record, never the run."""
 
 import logging
+import os
 import sqlite3
 import urllib.error
 import urllib.request
@@ -117,10 +118,18 @@ class WandbTracker(WandbLogger):
     TRACKER = "wandb"
 
     def __init__(
-        self, save_dir: str = ".", tags: Iterable[str] | None = None, **kwargs: Any
+        self,
+        save_dir: str = ".",
+        offline: bool = False,
+        tags: Iterable[str] | None = None,
+        **kwargs: Any,
     ) -> None:
         Path(save_dir).mkdir(parents=True, exist_ok=True)
-        super().__init__(save_dir=save_dir, tags=list(tags or []), **kwargs)
+        # said to wandb.init itself: its settings outlive a run in the process (a sweep's jobs)
+        mode = "offline" if offline else os.environ.get("WANDB_MODE", "online")
+        super().__init__(
+            save_dir=save_dir, offline=offline, tags=list(tags or []), mode=mode, **kwargs
+        )
 
     def continue_run(self, run_id: str) -> None:
         """Log into this earlier run instead of a new one; before the first write only."""
@@ -129,9 +138,12 @@ class WandbTracker(WandbLogger):
 
     @property
     def experiment(self) -> Any:
-        """The run, started on first use: online without a login or a network, say so."""
+        """The run, started on first use: online without a login or a network, say so. Lightning
+        sets WANDB_MODE for an offline run and leaves it set: the next job's online run would
+        start offline, so the variable is put back as it was."""
         import wandb  # installed: this logger was built
 
+        mode = os.environ.get("WANDB_MODE")
         try:
             return super().experiment
         except wandb.errors.Error as error:
@@ -141,6 +153,11 @@ class WandbTracker(WandbLogger):
                 f"check the network, or log offline: logger.wandb.offline=true (the default), "
                 f"then upload with `wandb sync`."
             ) from error
+        finally:
+            if mode is None:
+                os.environ.pop("WANDB_MODE", None)
+            else:
+                os.environ["WANDB_MODE"] = mode
 
     @property
     def tracker_run(self) -> str | None:
