@@ -1,7 +1,6 @@
 """A run's dashboards as a researcher sees them: a real TensorBoard server queried over HTTP."""
 
 import json
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -9,46 +8,24 @@ import urllib.request
 
 import pytest
 from helpers.runs import QUICK, printed_metric, run_cli
-from helpers.servers import free_port
+from helpers.servers import LocalServer, free_port
 from helpers.synthetic import write_synthetic_mnist
 
 from seqmnist.figures.export import export_figures
 
 
-class TensorBoardServer:
+class TensorBoardServer(LocalServer):
     def __init__(self, logdir) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        port = self.url.rsplit(":", 1)[1]
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tensorboard.main",
-                "--logdir",
-                str(logdir),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                port,
-                "--load_fast=false",
-                "--reload_interval=1",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        port = free_port()
+        command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir)]
+        command += ["--host", "127.0.0.1", "--port", str(port)]
+        command += ["--load_fast=false", "--reload_interval=1"]
+        # TensorBoard refuses a POST without its XSRF header
+        super().__init__(command, port, headers={"X-XSRF-Protected": "1"})
 
     def get(self, path: str, **query: str) -> object:
         url = f"{self.url}{path}?{urllib.parse.urlencode(query)}" if query else f"{self.url}{path}"
         with urllib.request.urlopen(url, timeout=10) as response:
-            return json.loads(response.read())
-
-    def post(self, path: str, body: dict) -> object:
-        request = urllib.request.Request(
-            f"{self.url}{path}",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "X-XSRF-Protected": "1"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
     def wait_for_run(self, timeout: float = 90) -> str:
@@ -64,10 +41,6 @@ class TensorBoardServer:
                 pass
             time.sleep(0.5)
         raise AssertionError("TensorBoard did not serve the run's test metrics in time")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

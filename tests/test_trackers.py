@@ -5,14 +5,12 @@ import json
 import sqlite3
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import mlflow
 import pytest
 from helpers.runs import QUICK, result_of, run_cli
-from helpers.servers import free_port, wait_until_answering
+from helpers.servers import LocalServer, free_port, wait_until_answering
 from helpers.synthetic import write_synthetic_mnist
 
 FIGURES = {"test/confusion_matrix.png", "test/misclassified.png", "test/reading_row_by_row.png"}
@@ -57,30 +55,14 @@ def mlflow_run(tmp_path_factory):
     return root, run_dir, run
 
 
-class MlflowServer:
+class MlflowServer(LocalServer):
     def __init__(self, backend_store_uri: str, artifacts: Path) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
+        port = free_port()
         command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1"]
-        command += ["--port", self.url.rsplit(":", 1)[1], "--workers", "1"]
+        command += ["--port", str(port), "--workers", "1"]
         command += ["--backend-store-uri", backend_store_uri]
-        command += ["--artifacts-destination", str(artifacts)]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        super().__init__([*command, "--artifacts-destination", str(artifacts)], port)
         wait_until_answering(f"{self.url}/health")
-
-    def post(self, path: str, body: dict) -> dict:
-        request = urllib.request.Request(
-            f"{self.url}{path}",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -80,17 +80,12 @@ def check_command_line(arguments: list[str]) -> None:
     says the config cannot be found, not what to install)."""
     previous = ""
     for argument in arguments:
-        if argument in PLUGIN_OPTIONS and not _installed(PLUGIN_OPTIONS[argument][0]):
-            extra = PLUGIN_OPTIONS[argument][1]
-            _refuse_command_line(
-                f"{argument} needs a Hydra plugin that is an optional extra of seqmnist: install "
-                f"it with pip install -e '.[{extra}]' (or '.[all]' for every sweeper and launcher)"
-            )
-        for package, extra in _logger_packages(argument):
-            if not _installed(package):
+        for module, extra in _optional_modules(argument):
+            if not _installed(module):
                 _refuse_command_line(
-                    f"{argument} logs with {package}, an optional extra of seqmnist: install it "
-                    f"with pip install -e '.[{extra}]' (or '.[all]' for every logger and plugin)"
+                    f"{argument} needs {module}, an optional extra of seqmnist: install it with "
+                    f"pip install -e '.[{extra}]' (or '.[all]' for every sweeper, launcher and "
+                    f"logger)"
                 )
         key, has_value, value = argument.partition("=")
         # quoted values, lists, dicts and sweep functions (`tag(log, interval(1e-4, 1e-2))`) may hold spaces
@@ -128,9 +123,11 @@ def run_command(main: Callable[[], object]) -> None:
         raise SystemExit(INTERRUPTED_EXIT_CODE) from None
 
 
-def _logger_packages(argument: str) -> list[tuple[str, str]]:
-    """The optional packages `logger=mlflow`, `"logger=[tensorboard,wandb]"` or a sweep over
-    loggers (`logger=tensorboard,mlflow`) needs."""
+def _optional_modules(argument: str) -> list[tuple[str, str]]:
+    """(module, extra) pairs an option needs: a plugin option, or a logger option such as
+    `logger=mlflow`, `"logger=[tensorboard,wandb]"` or a sweep over loggers."""
+    if argument in PLUGIN_OPTIONS:
+        return [PLUGIN_OPTIONS[argument]]
     key, _, value = argument.partition("=")
     if key.lstrip("+~") != "logger":
         return []

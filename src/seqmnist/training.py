@@ -48,10 +48,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     print_config_tree(cfg, Path(cfg.paths.output_dir) / "config_tree.txt")
     run_config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     callbacks = [*run.callbacks, StoreRunConfig(run_config), ReleaseProcessGroup()]
-    resume_path, checkpoint = _checkpoint_to_resume(cfg)
+    averaging = any(isinstance(callback, WeightAveraging) for callback in callbacks)
+    resume_path, checkpoint = _checkpoint_to_resume(cfg, run.module, averaging)
     if checkpoint is not None:
-        averaging = any(isinstance(callback, WeightAveraging) for callback in callbacks)
-        _ensure_resumable(cfg, run.module, checkpoint, resume_path, averaging)
         continue_tracker_runs(run.loggers, checkpoint.get(TRACKER_RUNS_KEY))
     try:
         metrics, best, tested = _fit_and_test(cfg, run_config, run, callbacks, resume_path)
@@ -113,26 +112,23 @@ def _fit_and_test(
     return metrics, best, tested_on(trainer, cfg.data.dataset)
 
 
-def _checkpoint_to_resume(cfg: DictConfig) -> tuple[str | None, dict[str, Any] | None]:
-    """Resolve `ckpt_path` (a path, or `latest`) and read it."""
+def _checkpoint_to_resume(
+    cfg: DictConfig, module: LightningModule, averaging: bool
+) -> tuple[str | None, dict[str, Any] | None]:
+    """Resolve `ckpt_path` (a path, or `latest`), read it and make sure this run can continue it."""
     if not cfg.get("ckpt_path"):
         return None, None
     path = resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir) / cfg.task_name)
     if cfg.ckpt_path == LATEST:
         ensure_run_unfinished(path)
-    return str(path), read_checkpoint(path)
-
-
-def _ensure_resumable(
-    cfg: DictConfig, module: LightningModule, checkpoint: dict, path: str, averaging: bool
-) -> None:
-    """Make sure this run can continue the checkpoint."""
-    ensure_weights_fit(module, checkpoint, Path(path))
-    ensure_weight_averaging_resumes(checkpoint, averaging, Path(path))
+    checkpoint = read_checkpoint(path)
+    ensure_weights_fit(module, checkpoint, path)
+    ensure_weight_averaging_resumes(checkpoint, averaging, path)
     ensure_training_left(
-        checkpoint, cfg.trainer.get("max_epochs"), cfg.trainer.get("max_steps", -1), Path(path)
+        checkpoint, cfg.trainer.get("max_epochs"), cfg.trainer.get("max_steps", -1), path
     )
     log.info("Resuming from %s", path)
+    return str(path), checkpoint
 
 
 def _fill_hparams_tab(

@@ -9,7 +9,6 @@ and a re-run continues an interrupted search up to it.
 """
 
 import contextlib
-import json
 import logging
 import math
 import sys
@@ -36,6 +35,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 from optuna.trial import TrialState
 
 from seqmnist.errors import USER_ERROR_EXIT_CODE
+from seqmnist.records.results import RESULT_FILE, read_result
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class OptunaSweeper(Sweeper):
             self.job_idx += len(returns)
             for trial, job in zip(trials, returns, strict=True):
                 self._tell(study, trial, job)
-        if self.n_trials and any(t.state == TrialState.COMPLETE for t in study.trials):
+        if any(t.state == TrialState.COMPLETE for t in study.trials):
             log.info(
                 f"Best trial {study.best_trial.number}: {study.best_value} with {study.best_params}"
             )
@@ -242,7 +242,7 @@ def open_storage(storage: str | None) -> Any:
     if storage is None:
         return None
     if storage.startswith(JOURNAL):
-        path = Path(storage.removeprefix(JOURNAL))
+        path = storage_file(storage)
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = JournalFileOpenLock(str(path) + ".lock")
         return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
@@ -250,6 +250,7 @@ def open_storage(storage: str | None) -> Any:
 
 
 def storage_file(storage: str | None) -> Path | None:
+    """The file of a SQLite or journal storage; None for memory and database servers."""
     if storage is None:
         return None
     if storage.startswith(JOURNAL):
@@ -269,6 +270,6 @@ def refuse(problem: str) -> None:
 def _recorded_error(folder: str) -> str | None:
     """The error the job's result.json recorded (seqmnist's jobs write one)."""
     try:
-        return json.loads((Path(folder) / "result.json").read_text()).get("error")
-    except (OSError, ValueError):
+        return read_result(Path(folder) / RESULT_FILE).error
+    except (OSError, ValueError, TypeError):  # no result.json, or not one of ours
         return None

@@ -219,8 +219,8 @@ def finish(loggers: Iterable[Logger]) -> list[str]:
 
             if wandb.run is not None:
                 wandb.finish()
-        failed = getattr(logger, "failed_writes", [])
-        if failed:
+        if isinstance(logger, MLflowTracker) and logger.failed_writes:
+            failed = logger.failed_writes
             lost.append(
                 f"{type(logger).__name__}: {len(failed)} writes failed, the first: {failed[0]}."
             )
