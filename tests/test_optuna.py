@@ -99,8 +99,9 @@ def test_an_interrupted_search_continues_from_its_storage_losing_only_the_runnin
     again = run_cli("train.py", *overrides, root=tmp_path, test_callbacks=True)
     assert again.returncode == 0, again.stderr[-3000:]
     trials = trials_in(storage)
-    assert [trial.number for trial in trials] == [0, 1, 2]
-    assert [trial.state for trial in trials[1:]] == [TrialState.COMPLETE] * 2
+    # the interrupted trial does not count: the re-run completes the 3 trials asked for
+    assert [trial.number for trial in trials] == [0, 1, 2, 3]
+    assert [trial.state for trial in trials[1:]] == [TrialState.COMPLETE] * 3
 
 
 @pytest.mark.parametrize(
@@ -165,3 +166,38 @@ def test_a_study_of_optuna_2_stops_with_the_upgrade_command_which_loads_it(
     optuna_cli = Path(sys.executable).with_name("optuna")
     subprocess.run([str(optuna_cli), *command.split()[1:]], check=True, capture_output=True)
     assert [trial.value for trial in trials_in(f"sqlite:///{old}")] == [0.5, 0.7]
+
+
+def test_a_study_file_that_is_not_a_database_is_refused_before_any_trial(tmp_path, synthetic_mnist):
+    study_folder(tmp_path).mkdir(parents=True)
+    garbage = study_folder(tmp_path) / "optuna.db"
+    garbage.write_bytes(b"not a database" * 100)
+    result = run_cli("train.py", *search(synthetic_mnist), root=tmp_path)
+    assert result.returncode == 2
+    assert (
+        f"The study storage sqlite:///{garbage} is not a readable SQLite database" in result.stderr
+    )
+    assert "Move the file away" in result.stderr and "Traceback" not in result.stderr
+    assert garbage.read_bytes() == b"not a database" * 100
+    assert not list(study_folder(tmp_path).glob("*/result.json"))
+
+
+def test_an_impossible_search_range_is_refused_naming_its_key(tmp_path, synthetic_mnist):
+    impossible = "hydra.sweeper.params={model.hidden: 'interval(0, -5)'}"
+    result = run_cli("train.py", *search(synthetic_mnist), impossible, root=tmp_path)
+    assert result.returncode == 2
+    assert "error: model.hidden=interval(0, -5) is not a search range" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("logs/train/multiruns/*/*/result.json"))
+
+
+def test_a_search_of_which_every_trial_failed_exits_1(tmp_path, synthetic_mnist):
+    result = run_cli(
+        "train.py",
+        *search(synthetic_mnist),
+        "hydra.sweeper.params={model.hidden: 'choice(0, -1)'}",
+        "hydra.sweeper.n_trials=2",
+        root=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "every trial of the search failed" in result.stderr

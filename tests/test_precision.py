@@ -6,7 +6,6 @@ from helpers.runs import QUICK, compose_train, run_cli
 from torch import nn
 
 from seqmnist.errors import ConfigError
-from seqmnist.models.precision import ensure_precision_suits_rnn
 from seqmnist.models.recurrent import RecurrentClassifier
 from seqmnist.training import train
 
@@ -31,7 +30,8 @@ def test_bf16_lstm_on_a_cpu_without_its_kernels_stops_before_training_naming_the
     run = [*QUICK, *synthetic_mnist.overrides(), "logger=none", "trainer.precision=bf16-mixed"]
     result = run_cli("train.py", *run, root=tmp_path)
     assert result.returncode == 2
-    assert "trainer.precision=bf16-mixed cannot run this model's LSTM on this CPU" in result.stderr
+    assert "trainer.precision=bf16-mixed cannot train this network here" in result.stderr
+    assert "no bfloat16 kernel" in result.stderr
     assert "Use trainer.precision=32-true" in result.stderr
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.glob("logs/train/runs/*/checkpoints/*.ckpt"))
@@ -66,9 +66,9 @@ def test_bf16_mixed_on_a_gpu_is_refused_for_recurrent_layers_naming_16_mixed(cel
     # decided from the device type alone, so it is checked here without a GPU
     net = RecurrentClassifier(input_size=28, hidden=8, layers=1, cell=cell)
     with pytest.raises(ConfigError, match=r"Use trainer\.precision=16-mixed"):
-        ensure_precision_suits_rnn(net, "bf16-mixed", "cuda")
+        net.ensure_precision_runs("bf16-mixed", "cuda")
 
 
 def test_16_mixed_on_a_gpu_is_accepted():
     net = RecurrentClassifier(input_size=28, hidden=8, layers=1)
-    ensure_precision_suits_rnn(net, "16-mixed", "cuda")
+    net.ensure_precision_runs("16-mixed", "cuda")

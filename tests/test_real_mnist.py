@@ -10,17 +10,17 @@ from PIL import Image
 from torchvision.datasets import MNIST
 
 from seqmnist.config.build import load_trained
-from seqmnist.data.checksums import MNIST_MD5
 from seqmnist.data.datamodule import MNISTDataModule
-from seqmnist.data.sources import prepare_dataset, raw_folder
+from seqmnist.data.datasets import MNIST_RECORD
+from seqmnist.data.sources import prepare_dataset
 
 pytestmark = pytest.mark.slow
 
 
 def test_prepared_files_are_the_official_mnist_files():
     prepare_dataset(REAL_DATA_DIR)
-    for name, md5 in MNIST_MD5.items():
-        assert file_md5(raw_folder(REAL_DATA_DIR) / name) == md5
+    for name, raw in MNIST_RECORD.files.items():
+        assert file_md5(MNIST_RECORD.raw_folder(REAL_DATA_DIR) / name) == raw.md5
 
 
 def test_default_split_is_55k_train_5k_val_and_the_official_10k_test():

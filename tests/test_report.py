@@ -10,7 +10,7 @@ from seqmnist.records import report
 def title_after_testing(images: int, **trainer_settings) -> str:
     trainer = Trainer(logger=False, enable_progress_bar=False, **trainer_settings)
     trainer.callback_metrics["test/images"] = torch.tensor(float(images))
-    return report.tested_on(trainer, "mnist")
+    return report.tested_on(trainer, "MNIST")
 
 
 def test_the_whole_test_set_is_named_the_official_test_set():

@@ -6,14 +6,14 @@ import torch
 from helpers.runs import QUICK, compose_train, train_then_evaluate
 from helpers.synthetic import write_synthetic_mnist
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
 from seqmnist.config.build import load_trained
-from seqmnist.data.datamodule import MNISTDataModule, sequence_view_of
+from seqmnist.data.datamodule import sequence_view_of
+from seqmnist.data.datasets import DATASETS
 from seqmnist.data.sequence import pixel_permutation
+from seqmnist.records.checkpoints import PIXEL_ORDER_KEY
 from seqmnist.training import train
 
-DATASETS = {"mnist": MNIST, "fashion_mnist": FashionMNIST, "kmnist": KMNIST}
 MODES = ("rows", "columns", "pixels", "permuted")
 CELLS = ("lstm", "gru", "rnn")
 
@@ -94,15 +94,25 @@ def test_permuted_pixel_order_is_the_same_after_reloading_the_checkpoint(tmp_pat
     assert recomputed == pytest.approx(printed, abs=1e-6)
     checkpoint_path = next((run_dir / "checkpoints").glob("epoch_*.ckpt"))
     checkpoint = torch.load(checkpoint_path, weights_only=True)
-    stored = checkpoint[MNISTDataModule.__qualname__]["pixel_permutation"]
+    stored = checkpoint[PIXEL_ORDER_KEY]
     assert torch.equal(stored, pixel_permutation(11))
     view = load_trained(checkpoint_path).view
     assert torch.equal(view.permutation, stored)
 
 
+DATA_CFG = {"sequence": "permuted", "mean": 0.0, "std": 1.0, "permutation_seed": 0}
+
+
 def test_a_stored_permutation_wins_over_the_seed_in_the_config():
     # a checkpoint made where torch drew another order (another version) must keep reading its own
     stored = torch.arange(784).flip(0)
-    data_cfg = {"sequence": "permuted", "mean": 0.0, "std": 1.0, "permutation_seed": 0}
-    view = sequence_view_of(data_cfg, {MNISTDataModule.__qualname__: {"pixel_permutation": stored}})
+    view = sequence_view_of(DATA_CFG, {PIXEL_ORDER_KEY: stored})
+    assert torch.equal(view.permutation, stored)
+
+
+@pytest.mark.parametrize("datamodule_entry", ["MNISTDataModule", "MyRenamedDataModule"])
+def test_a_checkpoint_from_before_the_pixel_order_key_keeps_its_order(datamodule_entry):
+    # it stored the order in the DataModule's state, under the DataModule's class name
+    stored = torch.arange(784).roll(5)
+    view = sequence_view_of(DATA_CFG, {datamodule_entry: {"pixel_permutation": stored}})
     assert torch.equal(view.permutation, stored)

@@ -5,6 +5,7 @@ import torch
 
 from seqmnist.models import S4DClassifier
 from seqmnist.models.lightning_module import parameter_groups
+from seqmnist.models.recurrent import RecurrentClassifier
 from seqmnist.models.schedules import one_cycle
 from seqmnist.validation import InvalidArguments
 
@@ -91,8 +92,8 @@ def test_one_cycle_peaks_each_group_at_its_own_learning_rate():
 
 
 def test_a_network_without_groups_gives_the_optimizer_its_plain_parameter_list():
-    linear = torch.nn.Linear(2, 2)
-    assert parameter_groups(linear) == list(linear.parameters())
+    net = RecurrentClassifier(input_size=2, hidden=4, layers=1)
+    assert parameter_groups(net) == list(net.parameters())
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,8 @@ from helpers.synthetic import write_synthetic_mnist
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from seqmnist.launch import INTERRUPTED_EXIT_CODE
+from seqmnist.records.results import COMPLETED, RunResult
+from seqmnist.records.sweep_summary import sweep_failure
 
 # the sweeps choose model.hidden themselves; a fixed value after them would win
 TINY = [o for o in QUICK if not o.startswith("model.hidden")] + [
@@ -92,6 +94,10 @@ def test_a_failing_job_is_recorded_with_its_error_and_the_others_complete(
         "train.py", "-m", "model.hidden=8,0,16", *TINY, *synthetic_mnist.overrides(), root=tmp_path
     )
     assert "Sweep summary (3 jobs, 1 failed)" in result.stdout, result.stderr[-3000:]
+    # after writing and printing its summary, the sweep says it failed: scripts and CI can tell
+    assert result.returncode == 1
+    assert "error: 1 of 3 jobs failed" in result.stderr
+    assert "Traceback" not in result.stderr
     by_hidden = {
         re.search(r"model.hidden=(\d+)", row["overrides"]).group(1): row
         for row in summary_rows(tmp_path)
@@ -192,6 +198,28 @@ def test_launcher_plugin_runs_the_jobs_of_a_sweep(tmp_path, synthetic_mnist, lau
     assert [row["status"] for row in rows] == ["completed", "completed"]
     if launcher == "local_parallel":  # one job per core by default: one thread each
         assert [row["threads"] for row in rows] == ["1", "1"]
+
+
+def test_parallel_jobs_share_one_new_mlflow_store_every_run_reaching_it(tmp_path, synthetic_mnist):
+    result = run_cli(
+        "train.py",
+        "-m",
+        "logger=mlflow",
+        "hydra/launcher=local_parallel",
+        "hydra.launcher.n_jobs=2",
+        "model.hidden=8,9,10,11",
+        *TINY,
+        *synthetic_mnist.overrides(),
+        root=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [row["status"] for row in summary_rows(tmp_path)] == ["completed"] * 4
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'logs' / 'mlflow' / 'mlruns.db'}")
+    (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
+    experiment = client.get_experiment_by_name(f"train/multiruns/{sweep.name}")
+    runs = client.search_runs([experiment.experiment_id])
+    assert sorted(run.data.params["model/hidden"] for run in runs) == ["10", "11", "8", "9"]
+    assert all(run.info.status == "FINISHED" for run in runs)
 
 
 def test_ctrl_c_stops_a_local_parallel_sweep_without_starting_its_queued_jobs(
@@ -325,3 +353,25 @@ def torch_default_threads() -> int:
         check=True,
     )
     return int(probe.stdout)
+
+
+def completed() -> RunResult:
+    return RunResult(COMPLETED, [], 1.0)
+
+
+def failed(for_settings: bool) -> RunResult:
+    return RunResult("failed", [], 1.0, error="E: x", failed_for_settings=for_settings)
+
+
+@pytest.mark.parametrize(
+    ("results", "searching", "fails"),
+    [
+        ([completed(), completed()], False, False),
+        ([completed(), failed(True)], False, True),  # a grid: any failed job
+        ([completed(), failed(True)], True, False),  # a search: its settings told the sampler
+        ([failed(True), failed(True)], True, True),  # a search where nothing ran
+        ([completed(), failed(False)], True, True),  # a search broken by something else
+    ],
+)
+def test_which_sweeps_end_with_a_non_zero_exit_code(results, searching, fails):
+    assert (sweep_failure(results, searching) is not None) == fails

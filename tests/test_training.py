@@ -126,7 +126,7 @@ BAD_SETTINGS = [
     ),
     (
         "data.dataset=cifar",
-        "data.dataset='cifar' is invalid (allowed: one of mnist, fashion_mnist, kmnist)",
+        "data.dataset='cifar' is invalid (allowed: one of mnist, fashion_mnist, kmnist, or module:ATTRIBUTE",
     ),
     (
         "data.augmentation={rotate: 10}",

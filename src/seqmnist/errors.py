@@ -9,13 +9,20 @@ USER_ERROR_EXIT_CODE = 2
 TERMINATED_EXIT_CODE = 128 + signal.SIGTERM
 # and for "ended by SIGINT": Ctrl-C that reaches an entry script outside a run
 INTERRUPTED_EXIT_CODE = 128 + signal.SIGINT
+# a sweep that wrote its summary but some of whose jobs failed (a search: see SweepSummary)
+SWEEP_FAILED_EXIT_CODE = 1
 
 
 class SeqmnistError(Exception):
     """A problem with the user's input or environment, with the fix in its message."""
 
 
-class ConfigError(SeqmnistError):
+class SettingsFailure(SeqmnistError):
+    """The run's own settings made it fail (refused, too big for memory, diverged): in a search,
+    information for the sampler rather than a broken search."""
+
+
+class ConfigError(SettingsFailure):
     """A config value is out of its allowed range."""
 
 
@@ -27,7 +34,7 @@ class CheckpointError(SeqmnistError):
     """A checkpoint cannot be used with the requested model or command."""
 
 
-class TrainingDiverged(SeqmnistError):
+class TrainingDiverged(SettingsFailure):
     """The loss stopped being a finite number."""
 
 

@@ -30,8 +30,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     run_cfg.data.data_dir = cfg.paths.data_dir
 
     datamodule = instantiate(run_cfg.data)
-    # the pixel order the run trained with, as the checkpoint stored it
-    datamodule.sequence_view.adopt_permutation(trained.view.permutation)
+    # the view the checkpoint was read with: the run's normalisation and stored pixel order
+    datamodule.sequence_view = trained.view
     loggers = build_loggers(cfg.get("logger"))
     trainer: Trainer = instantiate(
         cfg.trainer, logger=loggers or False, callbacks=[ReleaseProcessGroup()]
@@ -47,7 +47,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     SIGTERM_WATCH.stop_if_received()
     metrics = as_floats(trainer.callback_metrics)
     print_metrics(
-        f"Evaluation ({tested_on(trainer, run_cfg.data.get('dataset', 'mnist'))})",
+        f"Evaluation ({tested_on(trainer, datamodule.record.title)})",
         metrics,
         {"checkpoint": str(checkpoint_path)},
     )

@@ -20,6 +20,7 @@ from hydra.types import RunMode
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from seqmnist.config.checks import size_keys
 from seqmnist.config.resolvers import register_resolvers
 from seqmnist.errors import (
     INTERRUPTED_EXIT_CODE,
@@ -27,6 +28,7 @@ from seqmnist.errors import (
     USER_ERROR_EXIT_CODE,
     ConfigError,
     SeqmnistError,
+    SettingsFailure,
     one_line,
 )
 from seqmnist.machine import device_of
@@ -164,8 +166,14 @@ def run_recorded(task: Task, cfg: DictConfig) -> dict[str, float] | None:
         _ensure_mandatory_values(cfg, script=hydra.job.name)
         metrics = task(cfg)
     except (Exception, SIGTERMException) as error:
-        error = _as_user_error(error, output_dir)
-        failed = RunResult(FAILED, overrides, time.perf_counter() - started, error=_reason(error))
+        error = _as_user_error(error, output_dir, cfg)
+        failed = RunResult(
+            FAILED,
+            overrides,
+            time.perf_counter() - started,
+            error=_reason(error),
+            failed_for_settings=isinstance(error, SettingsFailure),
+        )
         if not _recorded(output_dir, failed) and isinstance(error, SeqmnistError):
             error = SeqmnistError(
                 f"{error} {output_dir / RESULT_FILE} could not be written either."
@@ -226,16 +234,16 @@ def _recorded(output_dir: Path, result: RunResult) -> bool:
     return True
 
 
-def _as_user_error(error: BaseException, output_dir: Path) -> BaseException:
+def _as_user_error(error: BaseException, output_dir: Path, cfg: DictConfig) -> BaseException:
     """Running out of memory or disk is the user's setting, not a bug: say what to change."""
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return SeqmnistError(_disk_full(error, output_dir))
     text = str(error)
     if isinstance(error, MemoryError | torch.OutOfMemoryError) or "can't allocate memory" in text:
         detail = one_line(text, 200)
-        return SeqmnistError(
+        return SettingsFailure(
             f"Ran out of memory ({type(error).__name__}: {detail}). Lower data.batch_size or "
-            f"data.eval_batch_size, or model.hidden / model.layers, and run again."
+            f"data.eval_batch_size, or a smaller {size_keys(cfg.get('model'))}, and run again."
         )
     return error
 

@@ -8,7 +8,7 @@ import torch
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
-from torch import Tensor, nn
+from torch import Tensor
 
 from seqmnist.config.build import load_trained
 from seqmnist.data.sequence import SIDE, SequenceView
@@ -16,6 +16,7 @@ from seqmnist.errors import ConfigError, DataError
 from seqmnist.figures.reading import reading_figure, reading_tag
 from seqmnist.images.decoding import read_grey
 from seqmnist.images.mnist_style import PREPARATIONS
+from seqmnist.models import SequenceNet
 from seqmnist.records.checkpoints import resolve_checkpoint
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def image_files(paths: list[str]) -> list[Path]:
 
 
 def _save_reading_figure(
-    net: nn.Module,
+    net: SequenceNet,
     view: SequenceView,
     images: Tensor,
     sequence: Tensor,
@@ -51,7 +52,7 @@ def _save_reading_figure(
     output_dir: Path,
 ) -> None:
     if not net.reads_step_by_step:
-        log.warning("figure=true: a bidirectional network reads every step first; no figure")
+        log.warning("figure=true: no reading figure, because %s", net.why_not_step_by_step())
         return
     with torch.no_grad():
         probabilities = torch.softmax(net.logits_per_step(sequence), dim=-1)
@@ -86,7 +87,7 @@ def prepared_digits(
     return kept, torch.stack(digits) if digits else empty, problems
 
 
-def classify(net: nn.Module, view: SequenceView, digits: Tensor) -> Tensor:
+def classify(net: SequenceNet, view: SequenceView, digits: Tensor) -> Tensor:
     """Class probabilities `(images, classes)` of prepared digits, read as the model was trained."""
     with torch.no_grad():
         return torch.softmax(net(view(digits)), dim=-1)

@@ -18,6 +18,7 @@ from seqmnist.errors import ConfigError
 from seqmnist.machine import configure_process, split_threads
 from seqmnist.records.checkpoints import (
     LATEST,
+    AtomicCheckpointIO,
     ensure_run_unfinished,
     ensure_training_left,
     ensure_weight_averaging_resumes,
@@ -89,7 +90,12 @@ def _fit_and_test(
     """Final metrics, the tested checkpoint ("" for the final weights) and what it was tested on."""
     datamodule, module = run.datamodule, run.module
     module.example_input_array = datamodule.example_sequence()
-    trainer: Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=run.loggers or False)
+    trainer: Trainer = instantiate(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=run.loggers or False,
+        plugins=[AtomicCheckpointIO()],
+    )
     for logger in trainer.loggers:
         logger.log_hyperparams(run_config)
     # weights_only: a checkpoint from elsewhere cannot run code here (ours hold plain data)
@@ -109,7 +115,7 @@ def _fit_and_test(
         {"model/params": metrics["model/params"]},
         {"run_folder": cfg.paths.output_dir, "tested_checkpoint": best or "final weights"},
     )
-    return metrics, best, tested_on(trainer, cfg.data.dataset)
+    return metrics, best, tested_on(trainer, datamodule.record.title)
 
 
 def _checkpoint_to_resume(

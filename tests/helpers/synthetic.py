@@ -5,11 +5,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from torchvision.datasets import MNIST
 from torchvision.datasets.utils import calculate_md5
 
+from seqmnist.data.datasets import MNIST_RECORD, DatasetRecord
 from seqmnist.data.offline_wheel import write_idx
-from seqmnist.data.sources import raw_folder
 
 
 @dataclass(frozen=True)
@@ -40,10 +39,10 @@ def make_digit_like_arrays(count: int, seed: int) -> tuple[np.ndarray, np.ndarra
 
 
 def write_synthetic_mnist(
-    root: Path, train_size: int = 240, test_size: int = 60, dataset: type[MNIST] = MNIST
+    root: Path, train_size: int = 240, test_size: int = 60, dataset: DatasetRecord = MNIST_RECORD
 ) -> SyntheticMNIST:
-    """IDX files where torchvision's `dataset` class (MNIST, FashionMNIST, KMNIST) reads them."""
-    raw_dir = raw_folder(root, dataset)
+    """IDX files where the reader of `dataset` (a record of seqmnist.data.datasets) reads them."""
+    raw_dir = dataset.raw_folder(root)
     raw_dir.mkdir(parents=True, exist_ok=True)
     for prefix, count, seed in (("train", train_size, 0), ("t10k", test_size, 1)):
         images, labels = make_digit_like_arrays(count, seed)

@@ -4,13 +4,15 @@ jobs through the configured Hydra launcher.
 Fills a gap: Hydra 1.3's own Optuna sweeper requires optuna<3, and its Optuna 4 release needs
 Hydra 1.4. Same keys and search-space grammar as hydra-optuna-sweeper (`sampler`, `direction`,
 `storage`, `study_name`, `n_trials`, `n_jobs`, `params` with choice / range / interval /
-tag(log, ...)). `n_trials` counts the study's trials, so several sweeps on one storage share them
-and a re-run continues an interrupted search up to it.
+tag(log, ...)). `n_trials` counts the study's trials that ran to an outcome (completed, or failed
+by their settings or anything else), not those an interruption stopped: several sweeps on one
+storage share them, and re-running an interrupted search completes what it was asked for.
 """
 
 import contextlib
 import logging
 import math
+import sqlite3
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -41,6 +43,9 @@ log = logging.getLogger(__name__)
 
 JOURNAL = "journal:"
 DIRECTIONS = ("minimize", "maximize")
+# trials that never reached an outcome, so n_trials does not count them (user attribute "error")
+INTERRUPTED = "the search was interrupted before the job ended"
+NOT_RUN = "beyond n_trials"
 
 
 class OptunaSweeper(Sweeper):
@@ -86,6 +91,7 @@ class OptunaSweeper(Sweeper):
         space, fixed = search_space(
             [f"{key}={value}" for key, value in self.params.items()], arguments
         )
+        ensure_model_is_searched([*self.params, *space], self.config.hydra.runtime.choices)
         study = self._study(space)
         log.info(
             f"Study {study.study_name} in {self.storage or 'memory'}: {self.direction} over "
@@ -97,7 +103,7 @@ class OptunaSweeper(Sweeper):
                 returns = self.launcher.launch(batch, initial_job_idx=self.job_idx)
             except BaseException:  # Ctrl-C, SIGTERM: the trials it stopped say so
                 for trial in trials:
-                    trial.set_user_attr("error", "the search was interrupted before the job ended")
+                    trial.set_user_attr("error", INTERRUPTED)
                     study.tell(trial, state=TrialState.FAIL)
                 raise
             self.job_idx += len(returns)
@@ -132,14 +138,16 @@ class OptunaSweeper(Sweeper):
             )
 
     def _ask(self, study: optuna.Study, space: dict[str, BaseDistribution]) -> list:
-        """The next batch: at most n_jobs trials, and never more than n_trials in the study, which
-        other sweeps on the same storage may be adding to at the same time."""
+        """The next batch: at most n_jobs trials, and never more than n_trials counted in the
+        study, which other sweeps on the same storage may be adding to at the same time."""
         with self._exclusive():
-            wanted = min(self.n_jobs, self.n_trials - len(study.get_trials(deepcopy=False)))
+            wanted = min(self.n_jobs, self.n_trials - counted_trials(study))
             trials = [study.ask(space) for _ in range(max(wanted, 0))]
-        surplus = [trial for trial in trials if trial.number >= self.n_trials]
-        for trial in surplus:  # a server database without our lock: another sweep was first
-            trial.set_user_attr("error", f"beyond n_trials={self.n_trials}: not run")
+        # a server database without our lock: another sweep may have asked at the same time
+        excess = max(0, counted_trials(study) - self.n_trials)
+        surplus = trials[len(trials) - excess :] if excess else []
+        for trial in surplus:
+            trial.set_user_attr("error", f"{NOT_RUN}={self.n_trials}: not run")
             study.tell(trial, state=TrialState.FAIL)
         return [trial for trial in trials if trial not in surplus]
 
@@ -181,6 +189,16 @@ class OptunaSweeper(Sweeper):
             study.tell(trial, value)
 
 
+def counted_trials(study: optuna.Study) -> int:
+    """Trials that count towards n_trials: every one but those an interruption stopped or that
+    were never run. A trial that failed for its settings counts, so a broken setup cannot make a
+    search ask for trials forever."""
+    return sum(
+        not str(trial.user_attrs.get("error", "")).startswith((INTERRUPTED, NOT_RUN))
+        for trial in study.get_trials(deepcopy=False)
+    )
+
+
 def search_space(
     params: Sequence[str], arguments: Sequence[str]
 ) -> tuple[dict[str, BaseDistribution], list[str]]:
@@ -203,6 +221,22 @@ def search_space(
     return space, list(fixed.values())
 
 
+def ensure_model_is_searched(keys: Sequence[str], choices: Mapping[str, Any]) -> None:
+    """A named search (`hparams_search=<search>`) of a model with no space file of its own would
+    vary only the optimizer: refuse before any trial, naming the file to create. `keys`: the
+    searched keys of the config and the command line (model keys fixed there are a choice)."""
+    search, model = choices.get("hparams_search"), choices.get("model")
+    if search is None or any(key.startswith("model.") for key in keys):
+        return
+    refuse(
+        f"hparams_search={search} varies no setting of model={model}: the search space of each "
+        f"model is its own file. Create configs/hparams_search/space/{search}_{model}.yaml "
+        f"(`# @package hydra.sweeper.params`, then lines such as `model.<size setting>: "
+        f"choice(...)`), or name the model settings to search on the command line "
+        f"(model.<key>=choice(...))."
+    )
+
+
 def distribution(override: Override) -> BaseDistribution:
     sweep = override.value()
     log_scale = "log" in sweep.tags
@@ -213,10 +247,17 @@ def distribution(override: Override) -> BaseDistribution:
         if all(isinstance(value, int) for value in values):
             return IntDistribution(values[0], values[-1], step=int(sweep.step), log=log_scale)
         return CategoricalDistribution(values)
-    if isinstance(sweep, IntervalSweep):
-        if "int" in sweep.tags:
-            return IntDistribution(int(sweep.start), int(sweep.end), log=log_scale)
-        return FloatDistribution(sweep.start, sweep.end, log=log_scale)
+    try:
+        if isinstance(sweep, IntervalSweep):
+            if "int" in sweep.tags:
+                return IntDistribution(int(sweep.start), int(sweep.end), log=log_scale)
+            return FloatDistribution(sweep.start, sweep.end, log=log_scale)
+    except ValueError as error:  # Optuna's own check of the bounds
+        refuse(
+            f"{override.input_line or override.get_key_element()} is not a search range "
+            f"({str(error).rstrip('.')}). Give interval(low, high) with low <= high (and low > 0 under "
+            f"tag(log, ...)); no trial was started."
+        )
     refuse(
         f"{override.input_line}: the Optuna sweeper takes choice(...), range(...), "
         f"interval(...) and tag(log, ...) of them"
@@ -246,7 +287,27 @@ def open_storage(storage: str | None) -> Any:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = JournalFileOpenLock(str(path) + ".lock")
         return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
+    path = storage_file(storage)
+    if path is not None and path.is_file():
+        _ensure_sqlite_database(path, storage)
     return RDBStorage(storage)
+
+
+def _ensure_sqlite_database(path: Path, storage: str) -> None:
+    """A study file that is not an SQLite database (damaged, or another file at its path) would
+    reach the user as a raw SQLAlchemy traceback: refuse it before any trial, leaving it as it is."""
+    try:
+        database = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            database.execute("PRAGMA schema_version").fetchone()
+        finally:
+            database.close()
+    except sqlite3.Error as error:
+        refuse(
+            f"The study storage {storage} is not a readable SQLite database ({error}). Move the "
+            f"file away (the search then starts a new study there) or point "
+            f"hydra.sweeper.storage elsewhere; the file was left as it is and no trial was started."
+        )
 
 
 def storage_file(storage: str | None) -> Path | None:

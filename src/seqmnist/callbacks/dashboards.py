@@ -26,9 +26,7 @@ class TestSetFigures(Callback):
         self.reading_examples = reading_examples
 
     def on_test_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self.confusion = MulticlassConfusionMatrix(pl_module.hparams.num_classes).to(
-            pl_module.device
-        )
+        self.confusion = MulticlassConfusionMatrix(pl_module.net.num_classes).to(pl_module.device)
         self.wrong: list[tuple[Tensor, int, int]] = []
         self.first_batch: Tensor | None = None
         self.view: SequenceView = getattr(
@@ -66,7 +64,7 @@ class TestSetFigures(Callback):
             "test/confusion_matrix": self.confusion.plot(val=matrix, labels=self.class_names)[0],
             "test/misclassified": self._misclassified_grid(),
         }
-        if self.first_batch is not None and getattr(pl_module.net, "reads_step_by_step", False):
+        if self.first_batch is not None and pl_module.net.reads_step_by_step:
             figures[f"test/{reading_tag(self.view.step_name)}"] = self._reading_figure(pl_module)
         for logger in loggers:
             for tag, figure in figures.items():

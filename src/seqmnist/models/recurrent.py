@@ -3,6 +3,7 @@
 import torch
 from torch import Tensor, nn
 
+from seqmnist.models.base import SequenceNet, running_mean
 from seqmnist.validation import (
     BOOLEAN,
     CLASS_COUNT,
@@ -18,7 +19,7 @@ CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.
 READOUTS = ("last", "mean")
 
 
-class RecurrentClassifier(nn.Module):
+class RecurrentClassifier(SequenceNet):
     """A sequence-first `nn.LSTM`/`nn.GRU`/`nn.RNN` (tanh) stack plus a linear head.
 
     `readout` picks what the head sees: `last`, the output after the final step (for a
@@ -29,6 +30,8 @@ class RecurrentClassifier(nn.Module):
     while training. `forget_bias` (LSTM only) starts every forget gate at that bias, so memory
     is kept by default (Jozefowicz et al. 2015).
     """
+
+    size_settings = ("hidden", "layers")
 
     def __init__(
         self,
@@ -42,7 +45,6 @@ class RecurrentClassifier(nn.Module):
         readout: str = "last",
         forget_bias: float | None = None,
     ) -> None:
-        super().__init__()
         ensure_valid(
             "RecurrentClassifier",
             [
@@ -57,7 +59,7 @@ class RecurrentClassifier(nn.Module):
                 ("forget_bias", forget_bias, *_forget_bias_rule(cell)),
             ],
         )
-        self.num_classes = num_classes
+        super().__init__(input_size, num_classes)
         self.readout = readout
         self.bidirectional = bidirectional
         self.rnn = CELLS[cell](
@@ -98,25 +100,31 @@ class RecurrentClassifier(nn.Module):
             features = outputs[-1]
         return self.head(self.output_dropout(features))
 
-    @property
-    def reads_step_by_step(self) -> bool:
-        """Whether step t's prediction depends on steps 0..t only (not for a bidirectional stack)."""
-        return not self.bidirectional
+    def why_not_step_by_step(self) -> str | None:
+        if self.bidirectional:
+            return "a bidirectional network reads every step before answering"
+        return None
 
     def logits_per_step(self, sequence: Tensor) -> Tensor:
-        """Logits `(time, batch, num_classes)` as if reading stopped after each step: how the answer forms."""
+        """How the answer forms: the head on the output after each step."""
         if not self.reads_step_by_step:
-            raise ValueError("a bidirectional network reads every step before answering")
+            raise ValueError(self.why_not_step_by_step())
         outputs, _ = self.rnn(sequence)
         if self.readout == "mean":
             outputs = running_mean(outputs)
         return self.head(self.output_dropout(outputs))
 
-
-def running_mean(outputs: Tensor) -> Tensor:
-    """`(time, ...)` -> the mean of the outputs up to each step: a mean readout cut at every step."""
-    steps = torch.arange(1, len(outputs) + 1, device=outputs.device, dtype=outputs.dtype)
-    return outputs.cumsum(dim=0) / steps.view(-1, *([1] * (outputs.dim() - 1)))
+    def precision_refusal(self, precision: str, device_type: str) -> str | None:
+        # torch's autocast wrapper for the cuDNN RNN kernel (_cudnn_rnn_cast_reflatten) casts the
+        # weights to float16 whatever the autocast dtype is: bf16-mixed would train the RNN in fp16
+        # without the loss scaling fp16 needs (pytorch/pytorch#42385)
+        if device_type == "cuda" and precision == "bf16-mixed":
+            return (
+                f"autocast runs cuDNN's recurrent kernel ({type(self.rnn).__name__}) in float16 "
+                f"whatever the autocast dtype, and bf16-mixed adds no loss scaling. Use "
+                f"trainer.precision=16-mixed (float16 with loss scaling) or 32-true."
+            )
+        return None
 
 
 def _forget_bias_rule(cell: str) -> tuple[Predicate, str]:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqmnist.models.recurrent import running_mean
+from seqmnist.models.base import SequenceNet, running_mean
 from seqmnist.validation import (
     BOOLEAN,
     CLASS_COUNT,
@@ -183,15 +183,16 @@ class TiedDropout(nn.Module):
         return x * mask
 
 
-class S4DClassifier(nn.Module):
+class S4DClassifier(SequenceNet):
     """Linear encoder, `layers` residual S4D blocks (LayerNorm after each, or before with
     `prenorm`) and a linear head.
 
-    Takes and returns what `RecurrentClassifier` does: `(time, batch, features)` in, logits out.
     `readout` picks what the head sees: `mean`, the outputs averaged over time, or `last`, the
     output after the final step. `chunk` is the block length of the training computation (a
     speed setting; the function is the same for every value).
     """
+
+    size_settings = ("d_model", "d_state", "layers")
 
     def __init__(
         self,
@@ -212,7 +213,6 @@ class S4DClassifier(nn.Module):
         ssm_weight_decay: float = 0.0,
         bidirectional: bool = False,
     ) -> None:
-        super().__init__()
         ensure_valid(
             "S4DClassifier",
             [
@@ -238,7 +238,7 @@ class S4DClassifier(nn.Module):
                  "bidirectional network)"),
             ],
         )  # fmt: skip
-        self.num_classes = num_classes
+        super().__init__(input_size, num_classes)
         self.readout = readout
         self.prenorm = prenorm
         self.ssm_lr = ssm_lr
@@ -270,10 +270,6 @@ class S4DClassifier(nn.Module):
         """Map `(time, batch, features)` to logits `(batch, num_classes)`."""
         x = self.features(sequence)
         return self.head(x.mean(dim=1) if self.readout == "mean" else x[:, -1])
-
-    @property
-    def reads_step_by_step(self) -> bool:
-        return True
 
     def logits_per_step(self, sequence: Tensor) -> Tensor:
         """Logits `(time, batch, num_classes)` as if reading stopped after each step, by the

@@ -1,9 +1,12 @@
-"""Reading checkpoints safely and refusing the ones that cannot serve the requested run."""
+"""Writing checkpoints so a failed write never costs the previous one, reading them safely, and
+refusing the ones that cannot serve the requested run."""
 
+import os
 from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.fabric.plugins import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
@@ -12,9 +15,43 @@ from seqmnist.records.results import COMPLETED, RESULT_FILE, read_result
 
 # where a checkpoint keeps the resolved config of the run that wrote it (callbacks/run_config.py)
 RUN_CONFIG_KEY = "seqmnist_config"
+# the fixed pixel order of a `permuted` run (callbacks/run_config.py): read back, not re-drawn
+PIXEL_ORDER_KEY = "seqmnist_pixel_order"
 # eval.py and predict.py look for it under every task's logs (train, debug, task_name=...), train.py
 # under its own task's, so a resumed run goes on in the folder it came from
 LATEST = "latest"
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Every checkpoint written to a temporary file beside its target, then renamed over it.
+
+    Fills a gap: Lightning's local writes go through a temporary file in the system's temp folder
+    and are moved into place, which across file systems is a copy in place, so a full disk leaves a
+    truncated `last.ckpt` where the previous good one was. A rename in one folder is atomic.
+    Remote paths (`s3://...`) keep Lightning's own writer.
+    """
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
+    ) -> None:
+        if "://" in str(path) or storage_options is not None:
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            with partial.open("wb") as stream:
+                torch.save(checkpoint, stream)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(partial, target)
+        except OSError as error:  # a full disk: named by the file the user knows
+            partial.unlink(missing_ok=True)
+            raise type(error)(error.errno, error.strerror, str(target)) from error
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
@@ -42,6 +79,18 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 
 def run_config_of(checkpoint: dict[str, Any]) -> DictConfig:
     return OmegaConf.create(checkpoint[RUN_CONFIG_KEY])
+
+
+def stored_pixel_order(checkpoint: dict[str, Any], legacy_key: str) -> torch.Tensor | None:
+    """The pixel order a checkpoint's run read with, or None (not `permuted`). Checkpoints written
+    before it had its own key kept it as `legacy_key` in the DataModule's state, under the
+    DataModule's class name."""
+    if PIXEL_ORDER_KEY in checkpoint:
+        return checkpoint[PIXEL_ORDER_KEY]
+    for entry in checkpoint.values():
+        if isinstance(entry, dict) and isinstance(entry.get(legacy_key), torch.Tensor):
+            return entry[legacy_key]
+    return None
 
 
 def resolve_checkpoint(ckpt_path: str, train_log_dir: Path) -> Path:

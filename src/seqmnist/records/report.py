@@ -17,8 +17,6 @@ from rich.tree import Tree
 # shows the rich table
 log = logging.getLogger(__name__)
 
-DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
-
 
 def as_floats(metrics: Mapping[str, Any]) -> dict[str, float]:
     """Logged metrics (tensors) as plain numbers, for result.json and the printed table."""
@@ -40,11 +38,10 @@ def print_metrics(
     log.info("\n%s", console.export_text())
 
 
-def tested_on(trainer: Trainer, dataset: str) -> str:
+def tested_on(trainer: Trainer, name: str) -> str:
     """Which test images a just-finished `trainer.test` saw, for the title of what it printed:
     `+trainer.limit_test_batches` makes it a subset, and that must not read as the test set."""
     tested = round(float(trainer.callback_metrics["test/images"]))
-    name = DATASET_NAMES.get(dataset, dataset)
     limit = trainer.limit_test_batches
     # Lightning reads the int 1 as one batch and the float 1.0 as all of them
     if isinstance(limit, float) and limit == 1.0:

@@ -20,6 +20,8 @@ class RunResult:
     # what the numbers depend on besides the config: torch's thread count and the device
     threads: int | None = None
     device: str | None = None
+    # a failure caused by the run's own settings (errors.SettingsFailure), not by its surroundings
+    failed_for_settings: bool = False
 
 
 def write_result(output_dir: Path, result: RunResult) -> None:

@@ -3,12 +3,15 @@ HPARAMS tab plots the same runs against their settings)."""
 
 import csv
 import logging
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from seqmnist.errors import SWEEP_FAILED_EXIT_CODE
 from seqmnist.records.results import COMPLETED, RESULT_FILE, RunResult, read_result
 
 log = logging.getLogger(__name__)
@@ -28,13 +31,18 @@ COLUMNS = (
 
 
 class SweepSummary(Callback):
-    """Hydra callback: gathers every job's `result.json` under the sweep folder.
+    """Hydra callback: gathers every job's `result.json` under the sweep folder, then ends the
+    sweep with exit code 1 if it failed (`sweep_failure`).
 
     Reading the folders (not in-memory returns) makes it work for every launcher, including
     jobs that ran in other processes or on other machines, and for failed jobs.
     """
 
+    def __init__(self) -> None:
+        self.started = time.time()
+
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.started = time.time()
         # sweepers that keep state in the sweep folder (Optuna's SQLite study) need it before job 0
         Path(config.hydra.sweep.dir).mkdir(parents=True, exist_ok=True)
 
@@ -58,6 +66,37 @@ class SweepSummary(Callback):
                 failed,
                 len(rows),
             )
+        # a search's folder keeps the trials of earlier invocations: judge this one's jobs
+        mine = [read_result(path) for path in jobs if path.stat().st_mtime >= self.started - 1]
+        searching = config.hydra.runtime.choices.get("hydra/sweeper") == "optuna"
+        problem = sweep_failure(mine, searching)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            raise SystemExit(SWEEP_FAILED_EXIT_CODE)
+
+
+def sweep_failure(results: list[RunResult], searching: bool) -> str | None:
+    """Why a sweep must end with a non-zero exit code, or None.
+
+    A grid or list sweep fails if any job failed. A search is told by its failed trials where not
+    to look, so it fails only if every trial failed, or one failed for another reason than its
+    settings (data, checkpoints, the machine).
+    """
+    failed = [result for result in results if result.status != COMPLETED]
+    if not failed:
+        return None
+    counts = f"{len(failed)} of {len(results)} jobs failed"
+    if not searching:
+        return f"{counts}; the summary above names each error (exit code {SWEEP_FAILED_EXIT_CODE})."
+    if len(failed) == len(results):
+        return f"every trial of the search failed ({counts}); the summary above names each error."
+    others = [result for result in failed if not result.failed_for_settings]
+    if others:
+        return (
+            f"{len(others)} trials of the search failed for another reason than their settings "
+            f"(first: {others[0].error}); the summary above names each error."
+        )
+    return None
 
 
 def _job_order(name: str) -> tuple[int, str]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import Logger, MLFlowLogger, TensorBoardLogger, WandbLogger
@@ -46,14 +47,19 @@ class MLflowTracker(MLFlowLogger):
         **kwargs: Any,
     ) -> None:
         local = tracking_uri.startswith("sqlite:///")
-        if local:
-            _ensure_sqlite_store(Path(tracking_uri.removeprefix("sqlite:///")), tracking_uri)
-        elif tracking_uri.startswith(("http://", "https://")):
-            _ensure_server_answers(tracking_uri)
         if local and artifact_location:
             artifact_location = (Path(artifact_location) / experiment_name).resolve().as_uri()
         else:  # a server keeps artifacts where it was told to
             artifact_location = None
+        if local:
+            _ensure_sqlite_store(
+                Path(tracking_uri.removeprefix("sqlite:///")),
+                tracking_uri,
+                experiment_name,
+                artifact_location,
+            )
+        elif tracking_uri.startswith(("http://", "https://")):
+            _ensure_server_answers(tracking_uri)
         super().__init__(
             experiment_name=experiment_name,
             tracking_uri=tracking_uri,
@@ -233,22 +239,39 @@ def _as_tag_dict(tags: Iterable[str] | Mapping[str, Any] | None) -> dict[str, st
     return {str(tag): "true" for tag in tags or []}
 
 
-def _ensure_sqlite_store(path: Path, uri: str) -> None:
+def _ensure_sqlite_store(
+    path: Path, uri: str, experiment_name: str, artifact_location: str | None
+) -> None:
+    """Check the file, then make its tables and the experiment, once: under a file lock, so the
+    parallel jobs of a sweep never create the same tables or experiment at the same time (MLflow's
+    own migration and `create_experiment` fail when they race)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        database = sqlite3.connect(path, timeout=TIMEOUT_SECONDS)
-        try:
-            database.execute("PRAGMA schema_version").fetchone()
-            database.execute("BEGIN IMMEDIATE")  # waits out, then reports, a lock held elsewhere
-            database.rollback()
-        finally:
-            database.close()
+        with FileLock(f"{path}.lock"):
+            database = sqlite3.connect(path, timeout=TIMEOUT_SECONDS)
+            try:
+                database.execute("PRAGMA schema_version").fetchone()
+                database.execute(
+                    "BEGIN IMMEDIATE"
+                )  # waits out, then reports, a lock held elsewhere
+                database.rollback()
+            finally:
+                database.close()
+            _ensure_experiment(uri, experiment_name, artifact_location)
     except (OSError, sqlite3.Error) as error:
         raise TrackerUnavailable(
             f"the MLflow store {uri} cannot be written ({type(error).__name__}: {error}). If "
             f"another process holds it, wait for it or use another file; if the file is damaged, "
             f"move it away (a new one is made on first use) or set tracking_uri to another store."
         ) from error
+
+
+def _ensure_experiment(uri: str, name: str, artifact_location: str | None) -> None:
+    from mlflow.tracking import MlflowClient  # the extra, imported only where it is used
+
+    client = MlflowClient(uri)  # its first use of a new file creates and migrates the tables
+    if client.get_experiment_by_name(name) is None:
+        client.create_experiment(name, artifact_location=artifact_location)
 
 
 def _ensure_server_answers(uri: str) -> None:
