@@ -13,9 +13,10 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from lightning.pytorch import Callback, LightningModule, Trainer, seed_everything
 
-from seqmnist.config.build import build_module
+from seqmnist.config.build import build_module, settle_precision
 from seqmnist.config.resolvers import register_resolvers
 from seqmnist.data import MNISTDataModule
+from seqmnist.machine import hardware
 
 REPO = Path(__file__).resolve().parents[1]
 C = TypeVar("C", bound=Callback)
@@ -78,6 +79,8 @@ def fit(data_dir: Path, recorder_of: Callable[[MNISTDataModule], C], *overrides:
     datamodule.prepare_data()
     datamodule.setup()
     recorder = recorder_of(datamodule)
+    module = build_module(cfg)
+    settle_precision(cfg, module.net)
     trainer: Trainer = instantiate(
         cfg.trainer,
         callbacks=[recorder],
@@ -88,7 +91,7 @@ def fit(data_dir: Path, recorder_of: Callable[[MNISTDataModule], C], *overrides:
         limit_val_batches=0,
         accelerator="cpu",
     )
-    trainer.fit(build_module(cfg), datamodule=datamodule)
+    trainer.fit(module, datamodule=datamodule)
     return recorder
 
 
@@ -108,6 +111,22 @@ def training_benchmark_parser(description: str) -> argparse.ArgumentParser:
         "--override trainer.max_epochs=1 --override +trainer.limit_train_batches=3",
     )
     return parser
+
+
+def machine_line() -> str:
+    """What every report names: the CPU and its instruction sets, the GPU, threads, torch."""
+    facts = hardware()
+    gpu = f"GPU {facts.gpu}" if facts.gpu else "no GPU"
+    return (
+        f"CPU {facts.describe_cpu()}, {gpu}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}"
+    )
+
+
+def precisions_here() -> tuple[str, ...]:
+    """float32, and bfloat16 too where this CPU computes it (the same detection
+    `trainer.precision=auto` uses), so reports compare both in one run."""
+    return ("32-true", "bf16-mixed") if hardware().cpu_bf16 else ("32-true",)
 
 
 def publish(report: str, path: Path) -> None:

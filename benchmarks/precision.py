@@ -5,12 +5,11 @@ with `trainer.precision=32-true` and once with `trainer.precision=bf16-mixed` (L
 autocast to bfloat16), from the same seed, and tests both on the full official 10k test set after
 every epoch (off the clock). Prints and writes benchmarks/results/precision.md: training time,
 the speed ratio, and final test accuracy of each. bf16 only pays on CPUs with bf16 instructions
-(AVX512-BF16 or AMX); the report names the CPU capability torch detected.
+(AVX512-BF16 or AMX); the report names the CPU and its instruction sets.
 Not a test: nothing here asserts, it only measures.
 """
 
-import torch
-from common import publish, timeline, training_benchmark_parser
+from common import machine_line, publish, timeline, training_benchmark_parser
 
 from seqmnist.errors import ConfigError
 from seqmnist.machine import keep_freed_memory_in_process
@@ -40,8 +39,7 @@ def main() -> None:
             continue
         finals[precision] = points[-1]
     lines = [
-        f"# bf16-mixed against fp32 on this machine ({torch.get_num_threads()} threads, CPU "
-        f"capability {torch.backends.cpu.get_cpu_capability()}, torch {torch.__version__})",
+        f"# bf16-mixed against fp32 ({machine_line()})",
         "",
         f"Default recipe, {arguments.epochs} epoch(s), same seed; full 10k test set.",
         "",

@@ -18,8 +18,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import torch
-from common import fit, publish, training_benchmark_parser
+from common import fit, machine_line, precisions_here, publish, training_benchmark_parser
 from lightning.pytorch import Callback, LightningModule, Trainer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -53,21 +52,24 @@ class StepClock(Callback):
             self.samples += batch[1].size(0)
 
 
-def speed(arguments) -> dict[str, list[tuple[float, float]]]:
-    """recipe -> [(samples/s, seconds per epoch)] per round."""
-    rounds: dict[str, list[tuple[float, float]]] = {recipe: [] for recipe in RECIPES}
+def speed(arguments) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """(recipe, precision) -> [(samples/s, seconds per epoch)] per round; float32 and, where the
+    CPU computes bfloat16, bf16-mixed, in turn."""
+    cases = [(recipe, precision) for recipe in RECIPES for precision in precisions_here()]
+    rounds: dict[tuple[str, str], list[tuple[float, float]]] = {case: [] for case in cases}
     for _ in range(arguments.rounds):
-        for recipe in RECIPES:
+        for recipe, precision in cases:
             clock = fit(
                 arguments.data_dir,
                 lambda _: StepClock(arguments.warmup),
                 f"experiment={recipe}",
+                f"trainer.precision={precision}",
                 "trainer.max_epochs=1",
                 f"+trainer.limit_train_batches={arguments.warmup + arguments.batches}",
                 *arguments.override,
             )
             rate = clock.samples / clock.seconds
-            rounds[recipe].append((rate, clock.images_per_epoch / rate))
+            rounds[recipe, precision].append((rate, clock.images_per_epoch / rate))
     return rounds
 
 
@@ -94,23 +96,27 @@ def main() -> None:
     keep_freed_memory_in_process()
 
     rounds = speed(arguments)
-    medians = {r: statistics.median(s for s, _ in rounds[r]) for r in RECIPES}
+    medians = {case: statistics.median(s for s, _ in rates) for case, rates in rounds.items()}
     lines = [
-        f"# S4D against the LSTM on 784 steps ({torch.get_num_threads()} threads, "
-        f"torch {torch.__version__})",
+        f"# S4D against the LSTM on 784 steps ({machine_line()})",
         "",
         f"Training steps of each recipe, {arguments.batches} timed per round, recipes in turn, "
         f"{arguments.rounds} rounds; an epoch is the 55,000-image training split at that rate.",
         "",
-        "| recipe | samples/s per round | median samples/s | epoch |",
-        "|---|---|---|---|",
+        "| recipe | precision | samples/s per round | median samples/s | epoch |",
+        "|---|---|---|---|---|",
         *(
-            f"| `experiment={recipe}` | {', '.join(f'{s:.0f}' for s, _ in rounds[recipe])} | "
-            f"{medians[recipe]:.0f} | {statistics.median(e for _, e in rounds[recipe]) / 60:.1f} min |"
-            for recipe in RECIPES
+            f"| `experiment={recipe}` | {precision} | {', '.join(f'{s:.0f}' for s, _ in rates)} | "
+            f"{medians[recipe, precision]:.0f} | "
+            f"{statistics.median(e for _, e in rates) / 60:.1f} min |"
+            for (recipe, precision), rates in rounds.items()
         ),
         "",
-        f"S4D epoch / LSTM epoch: {medians['smnist_lstm'] / medians['smnist_s4d']:.2f}",
+        *(
+            f"S4D epoch / LSTM epoch, {precision}: "
+            f"{medians['smnist_lstm', precision] / medians['smnist_s4d', precision]:.2f}"
+            for precision in precisions_here()
+        ),
         "",
     ]
     if arguments.runs:

@@ -6,7 +6,8 @@ the real configs, DataModule and LightningModule, and measures accuracy on the f
 test set at fixed points of training (evaluation time is excluded from the clock). Prints and
 writes benchmarks/results/time_to_accuracy.md and .png:
   training seconds for each recipe to reach the accuracy the tutorial recipe ends with, as a ratio
-  to the tutorial recipe's own training time, and to 98 % and 99 %.
+  to the tutorial recipe's own training time (float32, as the tutorial), and to 98 % and 99 %;
+  each recipe in float32 and, where the CPU computes bfloat16, in bf16-mixed too.
 Times are those of the first measuring point at or above the target, so they are upper bounds
 with the granularity of --every (in steps; the tutorial recipe is measured once per epoch).
 Not a test: nothing here asserts, it only measures. Takes about 20 minutes on 2 CPU cores.
@@ -16,8 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import torch
-from common import publish, timeline, training_benchmark_parser
+from common import machine_line, precisions_here, publish, timeline, training_benchmark_parser
 
 from seqmnist.machine import keep_freed_memory_in_process
 
@@ -40,11 +40,24 @@ def main() -> None:
     arguments = parser.parse_args()
     keep_freed_memory_in_process()
 
-    tutorial = timeline(arguments.data_dir, None, "experiment=torch_tutorial", *arguments.override)
+    tutorial = timeline(
+        arguments.data_dir,
+        None,
+        "experiment=torch_tutorial",
+        "trainer.precision=32-true",
+        *arguments.override,
+    )
     tutorial_seconds, tutorial_final = tutorial[-1]
     timelines = {
-        name: timeline(arguments.data_dir, arguments.every, *overrides, *arguments.override)
+        f"{name}, {precision}": timeline(
+            arguments.data_dir,
+            arguments.every,
+            *overrides,
+            f"trainer.precision={precision}",
+            *arguments.override,
+        )
         for name, overrides in RECIPES.items()
+        for precision in precisions_here()
     }
 
     def time_to(points: list[tuple[float, float]], accuracy: float) -> str:
@@ -55,11 +68,11 @@ def main() -> None:
         return f"{seconds:.1f} s{ratio}"
 
     lines = [
-        f"# Time to accuracy on this machine ({torch.get_num_threads()} threads, torch "
-        f"{torch.__version__}; full 10k test set every {arguments.every} training steps, "
-        "training time without evaluation)",
+        f"# Time to accuracy ({machine_line()}; full 10k test set every {arguments.every} "
+        "training steps, training time without evaluation)",
         "",
-        f"Tutorial recipe (`experiment=torch_tutorial`, 10 epochs): {100 * tutorial_final:.2f} % "
+        f"Tutorial recipe (`experiment=torch_tutorial`, 10 epochs, float32): "
+        f"{100 * tutorial_final:.2f} % "
         f"after {tutorial_seconds:.1f} s of training.",
         "",
         f"| recipe | time to {100 * tutorial_final:.2f} % (ratio to the tutorial's time) "

@@ -2,6 +2,7 @@
 
 import errno
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -101,11 +102,12 @@ def test_a_checkpoint_write_that_fails_midway_leaves_the_previous_file_intact(
     writer.save_checkpoint({"step": 1, "weights": torch.ones(1000)}, target)
     before = target.read_bytes()
 
-    def full_disk(obj, stream):
-        stream.write(b"half a checkpoint")
+    def full_disk(path, data):
+        with open(path, "wb") as stream:
+            stream.write(bytes(data)[:100])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(torch, "save", full_disk)
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
     with pytest.raises(OSError) as failed:
         writer.save_checkpoint({"step": 2, "weights": torch.zeros(1000)}, target)
     assert failed.value.errno == errno.ENOSPC and failed.value.filename == str(target)

@@ -62,6 +62,7 @@ def test_trainer_option_instantiates_where_its_hardware_exists(tmp_path, option)
     cfg = compose_train(tmp_path, f"trainer={option}", "logger=none", "callbacks=none")
     if cfg.trainer.accelerator == "gpu" and not torch.cuda.is_available():
         pytest.skip(f"trainer={option} needs a CUDA GPU (composition itself succeeded)")
+    build_run(cfg)  # settles trainer.precision=auto for the network and this device
     assert isinstance(instantiate(cfg.trainer, logger=False), Trainer)
 
 
@@ -82,8 +83,9 @@ def test_callbacks_option_instantiates_callbacks(tmp_path, option):
 @pytest.mark.parametrize("option", options("experiment"))
 def test_experiment_option_composes_and_builds_data_model_and_trainer(tmp_path, option):
     cfg = compose_train(tmp_path, f"experiment={option}", "trainer=cpu")
-    assert isinstance(build_module(cfg), SequenceClassifierModule)
-    assert isinstance(instantiate(cfg.data), LightningDataModule)
+    run = build_run(cfg)
+    assert isinstance(run.module, SequenceClassifierModule)
+    assert isinstance(run.datamodule, LightningDataModule)
     assert isinstance(instantiate(cfg.trainer, logger=False), Trainer)
 
 

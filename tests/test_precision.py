@@ -2,10 +2,14 @@
 
 import pytest
 import torch
-from helpers.runs import QUICK, compose_train, run_cli
+from helpers.runs import QUICK, compose_train, only_run, result_of, run_cli
 from torch import nn
 
+from seqmnist.config.build import build_run
+from seqmnist.config.precision import choose_precision
 from seqmnist.errors import ConfigError
+from seqmnist.machine import Hardware, hardware
+from seqmnist.models import S4DClassifier
 from seqmnist.models.recurrent import RecurrentClassifier
 from seqmnist.training import train
 
@@ -72,3 +76,72 @@ def test_bf16_mixed_on_a_gpu_is_refused_for_recurrent_layers_naming_16_mixed(cel
 def test_16_mixed_on_a_gpu_is_accepted():
     net = RecurrentClassifier(input_size=28, hidden=8, layers=1)
     net.ensure_precision_runs("16-mixed", "cuda")
+
+
+def facts(cpu_flags=(), gpu=None, gpu_bf16=False) -> Hardware:
+    return Hardware("a CPU", tuple(cpu_flags), "AVX2", gpu, gpu_bf16, None)
+
+
+LSTM = RecurrentClassifier(input_size=28, hidden=8, layers=1)
+
+
+@pytest.mark.parametrize(
+    ("hardware_facts", "device", "net", "chosen"),
+    [
+        (
+            facts(["avx2", "avx512f", "avx512_bf16"]),
+            "cpu",
+            LSTM,
+            "bf16-mixed" if BF16_LSTM else "32-true",
+        ),
+        (
+            facts(["avx2", "amx_tile", "amx_bf16"]),
+            "cpu",
+            LSTM,
+            "bf16-mixed" if BF16_LSTM else "32-true",
+        ),
+        (facts(["avx2", "fma"]), "cpu", LSTM, "32-true"),
+        # a GRU computes in float32 under CPU autocast: bf16-mixed would only add casts
+        (facts(["avx512_bf16"]), "cpu", RecurrentClassifier(28, 8, 1, cell="gru"), "32-true"),
+        (facts(gpu="A100", gpu_bf16=True), "cuda", LSTM, "16-mixed"),
+        (facts(gpu="A100", gpu_bf16=True), "cuda", S4DClassifier(1, 8, 4, 1), "bf16-mixed"),
+        (facts(gpu="T4", gpu_bf16=False), "cuda", LSTM, "32-true"),
+    ],
+    ids=["avx512-bf16", "amx", "avx2-only", "gru", "cuda-lstm", "cuda-s4d", "cuda-no-bf16"],
+)
+def test_auto_precision_follows_the_hardware_and_the_network(hardware_facts, device, net, chosen):
+    precision, reason = choose_precision(net, device, hardware_facts)
+    assert precision == chosen and reason
+
+
+def test_auto_precision_on_this_machine_is_what_its_cpu_implies(tmp_path, synthetic_mnist):
+    cfg = compose_train(tmp_path, *QUICK, *synthetic_mnist.overrides(), "logger=none")
+    assert cfg.trainer.precision == "auto"
+    build_run(cfg)
+    expected = "bf16-mixed" if hardware().cpu_bf16 and BF16_LSTM else "32-true"
+    assert cfg.trainer.precision == expected
+    assert cfg.precision_choice.startswith(f"{expected}: ")
+    assert hardware().describe_cpu().split(" (")[0] in cfg.precision_choice
+
+
+def test_an_explicit_precision_wins_over_the_hardware(tmp_path, synthetic_mnist):
+    overrides = [*QUICK, *synthetic_mnist.overrides(), "logger=none", "trainer.precision=32-true"]
+    cfg = compose_train(tmp_path, *overrides)
+    build_run(cfg)
+    assert cfg.trainer.precision == "32-true"
+    assert cfg.precision_choice == "32-true: set by trainer.precision"
+
+
+def test_every_run_records_its_precision_stack_and_hardware(tmp_path, synthetic_mnist):
+    result = run_cli(
+        "train.py", *QUICK, *synthetic_mnist.overrides(), "logger=none", "trainer.max_epochs=1",
+        root=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = result_of(only_run(tmp_path))
+    assert record["precision"] in ("bf16-mixed", "32-true")
+    assert record["precision_choice"].startswith(record["precision"])
+    assert set(record["stack"]) >= {"python", "torch", "torchvision", "lightning", "numpy"}
+    assert record["stack"]["torch"] == torch.__version__.split("+")[0]
+    assert record["hardware"]["cpu"] == hardware().cpu
+    assert record["hardware"]["cpu_flags"] == list(hardware().cpu_flags)

@@ -7,7 +7,7 @@ from lightning.pytorch import Trainer
 from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.callbacks import ReleaseProcessGroup
-from seqmnist.config.build import build_loggers, load_trained
+from seqmnist.config.build import build_loggers, load_trained, settle_precision
 from seqmnist.config.checks import ensure_accelerator_available
 from seqmnist.machine import configure_process
 from seqmnist.records.checkpoints import resolve_checkpoint
@@ -29,6 +29,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     run_cfg = trained.run_config
     run_cfg.data.data_dir = cfg.paths.data_dir
 
+    settle_precision(cfg, trained.module.net, trained_with=run_cfg.trainer.get("precision"))
     datamodule = instantiate(run_cfg.data)
     # the view the checkpoint was read with: the run's normalisation and stored pixel order
     datamodule.sequence_view = trained.view

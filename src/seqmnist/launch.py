@@ -31,7 +31,7 @@ from seqmnist.errors import (
     SettingsFailure,
     one_line,
 )
-from seqmnist.machine import device_of
+from seqmnist.machine import device_of, hardware, software_stack
 from seqmnist.records.checkpoints import readable
 from seqmnist.records.results import COMPLETED, FAILED, RESULT_FILE, RunResult, write_result
 from seqmnist.sigterm import SIGTERM_WATCH
@@ -195,6 +195,10 @@ def run_recorded(task: Task, cfg: DictConfig) -> dict[str, float] | None:
             metrics,
             threads=torch.get_num_threads(),
             device=device_of(str(cfg.get("trainer", {}).get("accelerator", "cpu"))),
+            precision=OmegaConf.select(cfg, "trainer.precision"),
+            precision_choice=cfg.get("precision_choice"),
+            stack=software_stack(),
+            hardware=hardware().as_record(),
         ),
     )
     return metrics

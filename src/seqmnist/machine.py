@@ -1,11 +1,17 @@
-"""How this process uses the machine: threads and cores, the C allocator, float32 precision, the device."""
+"""How this process uses the machine: threads and cores, the C allocator, float32 precision, the
+device, and the one reading of the hardware's facts (CPU model and instruction sets, GPU) that the
+precision choice, the run records and the benchmarks share."""
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
+import platform
 import sys
 import warnings
+from dataclasses import dataclass
+from importlib import metadata
 
 import torch
 from lightning.pytorch.utilities.warnings import PossibleUserWarning
@@ -102,3 +108,85 @@ def device_of(accelerator: str) -> str:
     """What a Trainer with this accelerator setting computes on, for run records."""
     on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
     return f"cuda ({torch.cuda.get_device_name()})" if on_gpu else "cpu"
+
+
+# the CPU instruction sets that change float results and speed (oneDNN picks its kernels by them)
+NUMERIC_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16")
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+@dataclass(frozen=True)
+class Hardware:
+    cpu: str  # the CPU's model name
+    cpu_flags: tuple[str, ...]  # which of NUMERIC_FLAGS it has
+    torch_cpu_capability: str  # the kernels torch dispatches to: DEFAULT, AVX2, AVX512
+    gpu: str | None  # the first visible CUDA GPU
+    gpu_bf16: bool  # whether that GPU computes bfloat16 natively
+    cuda: str | None  # torch's CUDA version
+
+    @property
+    def cpu_bf16(self) -> bool:
+        """AMX-BF16 or AVX512-BF16: where torch's oneDNN kernels compute in bfloat16."""
+        return any(flag in self.cpu_flags for flag in BF16_FLAGS)
+
+    def describe_cpu(self) -> str:
+        sets = ", ".join(flag.upper().replace("_", "-") for flag in self.cpu_flags) or "none listed"
+        return f"{self.cpu} ({sets})"
+
+    def as_record(self) -> dict[str, object]:
+        return {
+            "cpu": self.cpu,
+            "cpu_flags": list(self.cpu_flags),
+            "torch_cpu_capability": self.torch_cpu_capability,
+            "gpu": self.gpu,
+            "cuda": self.cuda,
+        }
+
+
+@functools.cache
+def hardware() -> Hardware:
+    """Read once per process: /proc/cpuinfo where there is one, torch for the rest."""
+    cpu, flags = _cpuinfo()
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    return Hardware(
+        cpu=cpu or platform.processor() or platform.machine(),
+        cpu_flags=tuple(flag for flag in NUMERIC_FLAGS if flag in flags),
+        torch_cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        gpu=gpu,
+        gpu_bf16=bool(gpu) and torch.cuda.is_bf16_supported(including_emulation=False),
+        cuda=torch.version.cuda,
+    )
+
+
+def _cpuinfo() -> tuple[str, set[str]]:
+    try:
+        with open("/proc/cpuinfo") as info:
+            lines = info.read().splitlines()
+    except OSError:
+        return "", set()
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    name = fields.get("model name", "")
+    if (
+        "cpu family" in fields
+    ):  # a VM may show only "AMD EPYC": family and model tell generations apart
+        name = f"{name} (family {fields['cpu family']}, model {fields.get('model', '?')})"
+    return name, set(fields.get("flags", "").split())
+
+
+# the packages whose versions change a run's numbers or behaviour
+STACK_PACKAGES = (
+    "torch", "torchvision", "lightning", "torchmetrics", "numpy", "hydra-core", "omegaconf",
+)  # fmt: skip
+
+
+@functools.cache
+def software_stack() -> dict[str, str]:
+    """Python and the versions of STACK_PACKAGES installed here."""
+    versions = {"python": platform.python_version()}
+    for package in STACK_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions

@@ -16,6 +16,7 @@ from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
 from seqmnist.config.checks import ensure_model_fits_in_memory, raise_if_any, setting_problems
+from seqmnist.config.precision import resolve_precision
 from seqmnist.data.datamodule import sequence_view_of
 from seqmnist.data.sequence import SequenceView
 from seqmnist.errors import ConfigError
@@ -52,7 +53,20 @@ def build_run(cfg: DictConfig) -> Run:
     raise_if_any(problems)
     ensure_model_fits_in_memory(shapes, cfg.model)
     loggers = build_loggers(cfg.get("logger"))
-    return Run(datamodule, build_module(cfg), _fed_by(callbacks, loggers), loggers)
+    module = build_module(cfg)
+    settle_precision(cfg, module.net)
+    return Run(datamodule, module, _fed_by(callbacks, loggers), loggers)
+
+
+def settle_precision(cfg: DictConfig, net: SequenceNet, trained_with: str | None = None) -> None:
+    """Replace `trainer.precision=auto` by the precision chosen for this network and device, and
+    keep why in `precision_choice` (the config tree, the run config, result.json)."""
+    precision, reason = resolve_precision(
+        cfg.trainer.precision, cfg.trainer.get("accelerator", "auto"), net, trained_with
+    )
+    cfg.trainer.precision = precision
+    cfg.precision_choice = f"{precision}: {reason}"
+    log.info("Precision %s", cfg.precision_choice)
 
 
 def build_module(cfg: DictConfig) -> SequenceClassifierModule:

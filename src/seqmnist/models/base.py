@@ -58,20 +58,26 @@ class SequenceNet(nn.Module):
     # precision
 
     def precision_refusal(self, precision: str, device_type: str) -> str | None:
-        """Why `precision` cannot train this network correctly on `device_type`, or None.
-
-        Must not run the network (it may still be on the meta device): the precision choice asks
-        it before anything is allocated. `ensure_precision_runs` runs it once before training.
-        """
+        """Why `precision` cannot train this network correctly on `device_type`, or None. Decided
+        from settings alone, without running the network."""
         return None
 
-    def ensure_precision_runs(self, precision: str, device_type: str) -> None:
-        """Refuse, before training, a precision this network cannot train with on this device:
-        its own refusal, then (CPU bfloat16) one forward pass on a blank step, since a missing
+    def faster_under(self, precision: str, device_type: str) -> bool:
+        """Whether `precision` speeds this network up on `device_type` (trainer.precision=auto
+        asks before choosing a mixed precision); True unless a network knows otherwise."""
+        return True
+
+    def precision_problem(self, precision: str, device_type: str) -> str | None:
+        """Its own refusal, then (CPU bfloat16) one forward pass on a blank step, since a missing
         kernel only shows when it runs."""
         reason = self.precision_refusal(precision, device_type)
         if reason is None and device_type == "cpu" and precision.startswith("bf16"):
             reason = self._cpu_bf16_failure()
+        return reason
+
+    def ensure_precision_runs(self, precision: str, device_type: str) -> None:
+        """Refuse, before training, a precision this network cannot train with on this device."""
+        reason = self.precision_problem(precision, device_type)
         if reason is not None:
             raise ConfigError(
                 f"trainer.precision={precision} cannot train this network here: {reason}"

@@ -1,6 +1,7 @@
 """Writing checkpoints so a failed write never costs the previous one, reading them safely, and
 refusing the ones that cannot serve the requested run."""
 
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        # serialised in memory first: torch's zip writer reports a full disk as a RuntimeError
+        serialised = io.BytesIO()
+        torch.save(checkpoint, serialised)
         try:
-            with partial.open("wb") as stream:
-                torch.save(checkpoint, stream)
-                stream.flush()
-                os.fsync(stream.fileno())
+            partial.write_bytes(serialised.getbuffer())
             os.replace(partial, target)
         except OSError as error:  # a full disk: named by the file the user knows
             partial.unlink(missing_ok=True)

@@ -22,6 +22,12 @@ class RunResult:
     device: str | None = None
     # a failure caused by the run's own settings (errors.SettingsFailure), not by its surroundings
     failed_for_settings: bool = False
+    # the precision the run computed in, and what else its numbers depend on: the library versions
+    # and the hardware (CPU model and instruction sets, GPU and CUDA)
+    precision: str | None = None
+    precision_choice: str | None = None  # why: trainer.precision=auto's reason
+    stack: dict[str, str] | None = None
+    hardware: dict[str, object] | None = None
 
 
 def write_result(output_dir: Path, result: RunResult) -> None:

@@ -1,5 +1,6 @@
-"""At the end of every multirun: one table of all jobs, written as CSV and printed (TensorBoard's
-HPARAMS tab plots the same runs against their settings)."""
+"""At the end of every multirun: one table of all jobs, and one of every setting pooled over its
+seeds (records/aggregate.py), each written as CSV and printed (TensorBoard's HPARAMS tab plots the
+same runs against their settings)."""
 
 import csv
 import logging
@@ -12,6 +13,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from seqmnist.errors import SWEEP_FAILED_EXIT_CODE
+from seqmnist.records import aggregate
 from seqmnist.records.results import COMPLETED, RESULT_FILE, RunResult, read_result
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class SweepSummary(Callback):
                 failed,
                 len(rows),
             )
+        _summarise_settings(sweep_dir, [aggregate.Run(p.parent, read_result(p)) for p in jobs])
         # a search's folder keeps the trials of earlier invocations: judge this one's jobs
         mine = [read_result(path) for path in jobs if path.stat().st_mtime >= self.started - 1]
         searching = config.hydra.runtime.choices.get("hydra/sweeper") == "optuna"
@@ -73,6 +76,22 @@ class SweepSummary(Callback):
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             raise SystemExit(SWEEP_FAILED_EXIT_CODE)
+
+
+def _summarise_settings(sweep_dir: Path, runs: list[aggregate.Run]) -> None:
+    """The jobs pooled by setting (every override but the seed): written always, printed when
+    some setting ran more than once."""
+    try:
+        rows = aggregate.aggregate(runs)
+    except aggregate.PoolingRefused as refused:
+        log.warning("No table by setting: %s", refused)
+        return
+    target = sweep_dir / "summary_by_setting.csv"
+    aggregate.write_csv(rows, target)
+    if len(rows) < len(runs):
+        print(
+            f"\nBy setting, over seeds ({len(rows)} settings): {target}\n{aggregate.markdown(rows)}\n"
+        )
 
 
 def sweep_failure(results: list[RunResult], searching: bool) -> str | None:
