@@ -9,7 +9,7 @@ from helpers.extending import SYNTHETIC_DIGITS
 from helpers.runs import REPO_ROOT, SMALL_BATCHES, printed_metric, run_cli
 from helpers.synthetic import save_digit, write_synthetic_mnist
 
-from seqmnist.models import RecurrentClassifier, S4DClassifier, SequenceNet
+from seqmnist.models import LMUClassifier, RecurrentClassifier, S4DClassifier, SequenceNet
 
 NETWORK_YAML = """\
 _target_: helpers.extending.MeanPoolNet
@@ -115,7 +115,7 @@ def test_a_dataset_of_its_own_refuses_a_file_of_the_wrong_size(tmp_path, configs
 
 
 # what only models/ may name: the concrete networks and the settings only they take
-CONCRETE_NETWORKS = [RecurrentClassifier, S4DClassifier]
+CONCRETE_NETWORKS = [RecurrentClassifier, S4DClassifier, LMUClassifier]
 NETWORK_WORDS = {cls.__name__ for cls in CONCRETE_NETWORKS} | {
     f"model.{name}" for cls in CONCRETE_NETWORKS for name in cls.size_settings
 }

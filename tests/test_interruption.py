@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from helpers.recording import samples_per_epoch
-from helpers.runs import QUICK, QUICK_S4D, run_cli, start_cli
+from helpers.runs import QUICK, QUICK_LMU, QUICK_S4D, run_cli, start_cli
 
 
 def wait_for(pattern: str, root, timeout: float = 180) -> None:
@@ -72,8 +72,8 @@ def final_checkpoint(root: Path) -> dict:
 @pytest.mark.parametrize(
     ("stop_at_step", "callbacks", "quick"),
     [(10, "default", QUICK), (7, "default", QUICK), (10, "[default,ema]", QUICK),
-     (10, "default", QUICK_S4D)],
-    ids=["mid-epoch", "before-validation", "mid-epoch-with-ema", "s4d-mid-epoch"],
+     (10, "default", QUICK_S4D), (10, "default", QUICK_LMU)],
+    ids=["mid-epoch", "before-validation", "mid-epoch-with-ema", "s4d-mid-epoch", "lmu-mid-epoch"],
 )  # fmt: skip
 def test_a_run_stopped_mid_epoch_and_resumed_ends_with_exactly_the_uninterrupted_weights(
     tmp_path, synthetic_mnist, stop_at_step, callbacks, quick

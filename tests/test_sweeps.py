@@ -338,10 +338,12 @@ def test_plain_ddp_relaunching_the_script_works_with_every_logger_and_no_seed(
 
 
 def test_ddp_sim_works_inside_a_sweep_for_each_network(tmp_path, synthetic_mnist):
-    # each network at its default size: the LSTM and the state-space model
-    quiet_sweep(tmp_path, synthetic_mnist, "trainer=ddp_sim", "model=recurrent,s4d", tiny=TINY[1:])
+    # each network at its default size: the LSTM, the state-space model and the Legendre memory
+    quiet_sweep(
+        tmp_path, synthetic_mnist, "trainer=ddp_sim", "model=recurrent,s4d,lmu", tiny=TINY[1:]
+    )
     rows = summary_rows(tmp_path)
-    assert [row["status"] for row in rows] == ["completed", "completed"]
+    assert [row["status"] for row in rows] == ["completed"] * 3
     assert all(0 <= float(row["test/acc"]) <= 1 for row in rows)
 
 

@@ -246,20 +246,27 @@ def test_an_offline_wandb_run_holds_the_metric_history_figures_and_outcome(tmp_p
     assert summary["summary"]["run_folder"] == str(run_dir)
 
 
-def test_every_job_of_a_sweep_is_its_own_tracker_run_grouped_by_the_sweep(tmp_path):
+def test_every_job_of_a_sweep_is_its_own_tracker_run_and_seeds_of_a_setting_share_a_group(
+    tmp_path,
+):
     result = train(
-        tmp_path, "-m", "logger=[mlflow,wandb]", "model.hidden=8,16", "trainer.max_epochs=1"
-    )
+        tmp_path, "-m", "logger=[mlflow,wandb]", "model.hidden=8,16", "seed=0,1",
+        "trainer.max_epochs=1",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
-    group = f"train/multiruns/{sweep.name}"
-    names = sorted(run.info.run_name for run in runs_of(store_uri(tmp_path), group))
-    assert names[0].startswith("0 ") and "model.hidden=8" in names[0]
-    assert names[1].startswith("1 ") and "model.hidden=16" in names[1]
+    runs = runs_of(store_uri(tmp_path), f"train/multiruns/{sweep.name}")
+    names = sorted(run.info.run_name for run in runs)
+    # the job's number and the keys that make its setting, not its data paths
+    assert names[0].startswith("0 ") and "model.hidden=8" in names[0] and "seed=0" in names[0]
+    assert not any("data_dir" in name or "checksums" in name for name in names)
+    settings = {run.info.run_name: run.data.tags["setting"] for run in runs}
+    assert len(set(settings.values())) == 2 and all("seed" not in s for s in settings.values())
     offline = sorted((tmp_path / "logs" / "wandb" / "wandb").glob("offline-run-*"))
-    runs = [wandb_records(folder, "run")[0] for folder in offline]
-    assert len({run["run_id"] for run in runs}) == 2
-    assert [run["run_group"] for run in runs] == [group, group]
+    records = [wandb_records(folder, "run")[0] for folder in offline]
+    assert len({run["run_id"] for run in records}) == 4
+    groups = sorted(run["run_group"] for run in records)
+    assert groups[0] == groups[1] != groups[2] == groups[3]
     assert all(json.loads(wandb_inspect(f, "--summary"))["state"] == "finished" for f in offline)
 
 

@@ -29,7 +29,6 @@ from seqmnist.records.checkpoints import (
 from seqmnist.records.report import as_floats, print_config_tree, print_metrics, tested_on
 from seqmnist.records.trackers import (
     TRACKER_RUNS_KEY,
-    continue_tracker_runs,
     finish,
     record_outcome,
 )
@@ -42,17 +41,18 @@ HPARAMS_METRICS = ("val/acc_best", "test/acc", "test/loss", "model/params")
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then test the best checkpoint on the full official test set; return every final metric."""
-    run = build_run(cfg)  # first: it refuses bad settings, `threads` included
+    # read first: a resumed fit's trackers are built to continue the runs it was logged to
+    resume_path, checkpoint = _checkpoint_to_resume(cfg)
+    run = build_run(cfg, checkpoint.get(TRACKER_RUNS_KEY) if checkpoint else None)
     split_threads(cfg.get("threads"), _parallel_jobs_setting())
     configure_process(cfg.float32_precision)
     ensure_accelerator_available(cfg.trainer)
     print_config_tree(cfg, Path(cfg.paths.output_dir) / "config_tree.txt")
     run_config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     callbacks = [*run.callbacks, StoreRunConfig(run_config), ReleaseProcessGroup()]
-    averaging = any(isinstance(callback, WeightAveraging) for callback in callbacks)
-    resume_path, checkpoint = _checkpoint_to_resume(cfg, run.module, averaging)
     if checkpoint is not None:
-        continue_tracker_runs(run.loggers, checkpoint.get(TRACKER_RUNS_KEY))
+        averaging = any(isinstance(callback, WeightAveraging) for callback in callbacks)
+        _ensure_resumable(cfg, checkpoint, Path(resume_path), run.module, averaging)
     try:
         metrics, best, tested = _fit_and_test(cfg, run_config, run, callbacks, resume_path)
     finally:
@@ -118,23 +118,30 @@ def _fit_and_test(
     return metrics, best, tested_on(trainer, datamodule.record.title)
 
 
-def _checkpoint_to_resume(
-    cfg: DictConfig, module: LightningModule, averaging: bool
-) -> tuple[str | None, dict[str, Any] | None]:
-    """Resolve `ckpt_path` (a path, or `latest`), read it and make sure this run can continue it."""
+def _checkpoint_to_resume(cfg: DictConfig) -> tuple[str | None, dict[str, Any] | None]:
+    """Resolve `ckpt_path` (a path, or `latest`) and read it."""
     if not cfg.get("ckpt_path"):
         return None, None
     path = resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir) / cfg.task_name)
     if cfg.ckpt_path == LATEST:
         ensure_run_unfinished(path)
-    checkpoint = read_checkpoint(path)
+    return str(path), read_checkpoint(path)
+
+
+def _ensure_resumable(
+    cfg: DictConfig,
+    checkpoint: dict[str, Any],
+    path: Path,
+    module: LightningModule,
+    averaging: bool,
+) -> None:
+    """This run can continue the checkpoint: the same network, averaging and training left."""
     ensure_weights_fit(module, checkpoint, path)
     ensure_weight_averaging_resumes(checkpoint, averaging, path)
     ensure_training_left(
         checkpoint, cfg.trainer.get("max_epochs"), cfg.trainer.get("max_steps", -1), path
     )
     log.info("Resuming from %s", path)
-    return str(path), checkpoint
 
 
 def _fill_hparams_tab(

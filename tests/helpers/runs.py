@@ -29,6 +29,8 @@ SMALL_BATCHES = ["trainer=cpu", "data.batch_size=32", "data.eval_batch_size=25"]
 QUICK = [*SMALL_BATCHES, "model.hidden=16"]
 # a small state-space network in place of QUICK's LSTM
 QUICK_S4D = [*SMALL_BATCHES, "model=s4d", "model.d_model=8", "model.d_state=4", "model.layers=2"]
+# a small Legendre memory network
+QUICK_LMU = [*SMALL_BATCHES, "model=lmu", "model.order=16", "model.hidden=16"]
 
 
 def printed_metric(output: str, name: str) -> float:

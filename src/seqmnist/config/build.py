@@ -2,14 +2,14 @@
 as it is built, and its refusal is reported here by the config key the user typed."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from lightning.pytorch import Callback, LightningDataModule, seed_everything
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import Logger
@@ -22,7 +22,7 @@ from seqmnist.data.sequence import SequenceView
 from seqmnist.errors import ConfigError
 from seqmnist.models import SequenceClassifierModule, SequenceNet
 from seqmnist.records.checkpoints import read_checkpoint, run_config_of
-from seqmnist.records.trackers import TrackerUnavailable
+from seqmnist.records.trackers import TrackerUnavailable, resume_arguments
 from seqmnist.validation import InvalidArguments, invalid
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,10 @@ class Run:
     loggers: list[Logger]
 
 
-def build_run(cfg: DictConfig) -> Run:
+def build_run(cfg: DictConfig, tracker_runs: Mapping[str, str] | None = None) -> Run:
     """The seeded DataModule, LightningModule, callbacks and loggers of a train.py config; one
-    ConfigError names every broken setting before anything is allocated."""
+    ConfigError names every broken setting before anything is allocated. `tracker_runs`: the
+    MLflow/W&B runs a resumed checkpoint was logged to, which its trackers continue."""
     problems = setting_problems(cfg)
     if not problems and cfg.get("seed") is not None:
         # first: the DataModule draws its shuffle seed, the network its initial weights
@@ -52,7 +53,7 @@ def build_run(cfg: DictConfig) -> Run:
     ]
     raise_if_any(problems)
     ensure_model_fits_in_memory(shapes, cfg.model)
-    loggers = build_loggers(cfg.get("logger"))
+    loggers = build_loggers(cfg.get("logger"), tracker_runs)
     module = build_module(cfg)
     settle_precision(cfg, module.net)
     return Run(datamodule, module, _fed_by(callbacks, loggers), loggers)
@@ -78,14 +79,18 @@ def build_module(cfg: DictConfig) -> SequenceClassifierModule:
     )
 
 
-def build_loggers(cfg: DictConfig | None) -> list[Logger]:
+def build_loggers(
+    cfg: DictConfig | None, tracker_runs: Mapping[str, str] | None = None
+) -> list[Logger]:
     """The `logger` group's loggers; a tracker whose store cannot be written stops the run here."""
     loggers = []
     for name, spec in (cfg or {}).items():
         if not spec:
             continue
         try:
-            loggers.append(instantiate(spec))
+            loggers.append(
+                instantiate(spec, **resume_arguments(get_class(spec._target_), tracker_runs))
+            )
         except InstantiationException as wrapped:
             if not isinstance(wrapped.__cause__, TrackerUnavailable):
                 raise

@@ -16,6 +16,11 @@ def features_per_step(mode: str) -> int:
     return FEATURES_PER_STEP[mode]
 
 
+def sequence_length(mode: str) -> int:
+    """Time steps of a sequence mode (the `${sequence_length:}` resolver): 28 or 784."""
+    return SIDE * SIDE // features_per_step(mode)
+
+
 # the deterministic order S4 and S5 read psMNIST in (`data.permutation_seed=bit_reversal`)
 BIT_REVERSAL = "bit_reversal"
 

@@ -21,16 +21,11 @@ from seqmnist.errors import USER_ERROR_EXIT_CODE, SeqmnistError
 from seqmnist.records.results import COMPLETED, RESULT_FILE, RunResult, read_result
 
 METRICS = ("val/acc_best", "test/acc")
-# overrides that say where a run read and wrote, or which seed it drew: not part of its setting
+SEED = "seed"
+# overrides that say where a run read and wrote or what recorded it: not part of its setting
 NOT_A_SETTING = (
-    "seed",
-    "paths.",
-    "data.data_dir",
-    "data.offline_wheel",
-    "hydra.",
-    "logger",
-    "tags",
-)
+    "paths.", "data.data_dir", "data.offline_wheel", "data.checksums", "hydra.", "logger", "tags",
+)  # fmt: skip
 COLUMNS = (
     "setting",
     "n",
@@ -55,8 +50,7 @@ class Run:
 
     @property
     def setting(self) -> str:
-        kept = [o for o in self.result.overrides if not o.lstrip("+~").startswith(NOT_A_SETTING)]
-        return " ".join(sorted(kept)) or "(defaults)"
+        return setting_of(self.result.overrides)
 
     @property
     def machine(self) -> dict[str, str]:
@@ -70,6 +64,14 @@ class Run:
             "device": self.result.device or "not recorded",
             "precision": self.result.precision or "not recorded",
         }
+
+
+def setting_of(overrides: Iterable[str], with_seed: bool = False) -> str:
+    """The overrides that make a recipe, sorted: not where it read and wrote, nor (unless
+    `with_seed`) its seed. `(defaults)` for none."""
+    skipped = NOT_A_SETTING if with_seed else (*NOT_A_SETTING, f"{SEED}=")
+    kept = [o for o in overrides if not o.lstrip("+~").startswith(skipped)]
+    return " ".join(sorted(kept)) or "(defaults)"
 
 
 def find_runs(paths: Iterable[Path]) -> list[Run]:

@@ -44,8 +44,10 @@ class MLflowTracker(MLFlowLogger):
         tracking_uri: str,
         artifact_location: str | None = None,
         tags: Iterable[str] | Mapping[str, Any] | None = None,
+        setting: str | None = None,
         **kwargs: Any,
     ) -> None:
+        """`setting`: the run's overrides without its seed, a tag the seeds of one setting share."""
         local = tracking_uri.startswith("sqlite:///")
         if local and artifact_location:
             artifact_location = (Path(artifact_location) / experiment_name).resolve().as_uri()
@@ -64,14 +66,15 @@ class MLflowTracker(MLFlowLogger):
             experiment_name=experiment_name,
             tracking_uri=tracking_uri,
             artifact_location=artifact_location,
-            tags=_as_tag_dict(tags),
+            tags={**_as_tag_dict(tags), **({"setting": setting} if setting else {})},
             **kwargs,
         )
         self.failed_writes: list[str] = []
 
-    def continue_run(self, run_id: str) -> None:
-        """Log into this earlier run instead of a new one; before the first write only."""
-        self._run_id = run_id
+    @staticmethod
+    def resume_arguments(run_id: str) -> dict[str, Any]:
+        """Lightning's own argument for logging into an earlier run."""
+        return {"run_id": run_id}
 
     @property
     def tracker_run(self) -> str | None:
@@ -137,10 +140,10 @@ class WandbTracker(WandbLogger):
             save_dir=save_dir, offline=offline, tags=list(tags or []), mode=mode, **kwargs
         )
 
-    def continue_run(self, run_id: str) -> None:
-        """Log into this earlier run instead of a new one; before the first write only."""
-        self._wandb_init.update(id=run_id, resume="allow")
-        self._id = run_id
+    @staticmethod
+    def resume_arguments(run_id: str) -> dict[str, Any]:
+        """WandbLogger's own arguments for logging into an earlier run."""
+        return {"id": run_id, "resume": "allow"}
 
     @property
     def experiment(self) -> Any:
@@ -176,11 +179,12 @@ class WandbTracker(WandbLogger):
         self.experiment.summary.update(dict(notes))
 
 
-def continue_tracker_runs(loggers: Iterable[Logger], stored: Mapping[str, str] | None) -> None:
-    """A resumed fit logs into the tracker runs its checkpoint was logged to."""
-    for logger in loggers:
-        if isinstance(logger, MLflowTracker | WandbTracker) and logger.TRACKER in (stored or {}):
-            logger.continue_run(stored[logger.TRACKER])
+def resume_arguments(logger_class: type, stored: Mapping[str, str] | None) -> dict[str, Any]:
+    """What a tracker logger is built with to continue the run a checkpoint was logged to."""
+    tracker = getattr(logger_class, "TRACKER", None)
+    if tracker is None or tracker not in (stored or {}):
+        return {}
+    return logger_class.resume_arguments(stored[tracker])
 
 
 def tracker_runs(loggers: Iterable[Logger]) -> dict[str, str]:
