@@ -56,7 +56,9 @@ def table(runs: list[Run]) -> str:
     for row in rows:
         members = by_setting[row["setting"]]
         params = {m.result.metrics.get("model/params") for m in members} - {None}
-        command = "python train.py" + ("" if row["setting"] == "(defaults)" else f" {row['setting']}")
+        command = "python train.py" + (
+            "" if row["setting"] == "(defaults)" else f" {row['setting']}"
+        )
         wall = row["wall_time_s mean"]
         lines.append(
             f"| `{command}` | {row['n']} | {percent(row, 'test/acc')} | "

@@ -1,12 +1,13 @@
-"""S4D against the LSTM on 784-step sequences, in one run: `python benchmarks/state_space.py`.
+"""The three families on 784-step sequences, in one run: `python benchmarks/state_space.py`.
 
-Speed: trains `experiment=smnist_s4d` and `experiment=smnist_lstm` through the real configs,
+Speed: trains `experiment=psmnist_s4d`, `psmnist_lstm` and `psmnist_lmu` through the real configs,
 DataModule and LightningModule for `--batches` optimizer steps each, in turn for `--rounds`
-rounds, and reports training samples/s and the time one epoch takes at that rate (validation
-excluded; the first `--warmup` steps are not timed). Curves: `--runs DIR ...` adds, for each run
-folder of a finished recipe run (e.g. `python train.py experiment=psmnist_s4d`), its validation
-accuracy after each epoch against training minutes and its test accuracy, from its TensorBoard
-events and result.json. Writes benchmarks/results/state_space.md and .png.
+rounds, in float32 and (where the CPU computes bfloat16) bf16-mixed, and reports training
+samples/s and the time one epoch takes at that rate (validation excluded; the first `--warmup`
+steps are not timed). Curves: `--runs DIR ...` adds, for each run folder of a finished recipe run
+(e.g. `python train.py experiment=psmnist_s4d`), its validation accuracy after each epoch against
+training minutes, the minutes to 90, 95 and 97 % validation accuracy, and its test accuracy, from
+its TensorBoard events and result.json. Writes benchmarks/results/state_space.md and .png.
 Not a test: nothing here asserts, it only measures.
 """
 
@@ -25,7 +26,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from seqmnist.machine import keep_freed_memory_in_process
 from seqmnist.records.results import RESULT_FILE, RunResult, read_result
 
-RECIPES = ("smnist_s4d", "smnist_lstm")
+RECIPES = ("psmnist_s4d", "psmnist_lstm", "psmnist_lmu")
+TARGETS = (0.90, 0.95, 0.97)
 
 
 class StepClock(Callback):
@@ -98,7 +100,7 @@ def main() -> None:
     rounds = speed(arguments)
     medians = {case: statistics.median(s for s, _ in rates) for case, rates in rounds.items()}
     lines = [
-        f"# S4D against the LSTM on 784 steps ({machine_line()})",
+        f"# Three families on 784 steps ({machine_line()})",
         "",
         f"Training steps of each recipe, {arguments.batches} timed per round, recipes in turn, "
         f"{arguments.rounds} rounds; an epoch is the 55,000-image training split at that rate.",
@@ -113,8 +115,11 @@ def main() -> None:
         ),
         "",
         *(
-            f"S4D epoch / LSTM epoch, {precision}: "
-            f"{medians['smnist_lstm', precision] / medians['smnist_s4d', precision]:.2f}"
+            f"Epoch time against the LSTM's, {precision}: "
+            + ", ".join(
+                f"{recipe} {medians['psmnist_lstm', precision] / medians[recipe, precision]:.2f}x"
+                for recipe in RECIPES
+            )
             for precision in precisions_here()
         ),
         "",
@@ -122,15 +127,20 @@ def main() -> None:
     if arguments.runs:
         figure, axes = plt.subplots(figsize=(7, 4))
         lines += [
-            "| run | epochs | validation accuracy per epoch | test accuracy |",
-            "|---|---|---|---|",
+            "| run | precision | epochs | validation accuracy per epoch | "
+            + " | ".join(f"minutes to {100 * t:.0f} %" for t in TARGETS)
+            + " | test accuracy |",
+            "|---|---|---|---|" + "---|" * len(TARGETS) + "---|",
         ]
         for run_dir in arguments.runs:
             recipe, points, result = curve(run_dir)
             accuracies = ", ".join(f"{100 * a:.2f}" for _, a in points)
+            reached = [next((m for m, a in points if a >= t), None) for t in TARGETS]
             lines.append(
-                f"| `{recipe}` ({run_dir.name}) | {len(points)} | {accuracies} | "
-                f"{100 * result.metrics['test/acc']:.2f} % |"
+                f"| `{recipe}` ({run_dir.name}) | {result.precision} | {len(points)} | "
+                f"{accuracies} | "
+                + " | ".join("not reached" if m is None else f"{m:.1f}" for m in reached)
+                + f" | {100 * result.metrics['test/acc']:.2f} % |"
             )
             axes.plot(
                 [m for m, _ in points], [100 * a for _, a in points], marker="o", label=recipe

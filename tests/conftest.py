@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers.runs import REAL_DATA_DIR
 from helpers.synthetic import SyntheticMNIST, write_synthetic_mnist
 
 from seqmnist.config.resolvers import register_resolvers
+from seqmnist.data.sources import prepare_dataset
 from seqmnist.machine import available_cores
 
 register_resolvers()
@@ -25,6 +27,12 @@ def pytest_configure(config: pytest.Config) -> None:
         share = max(1, available_cores() // int(workers))
         os.environ["OMP_NUM_THREADS"] = str(share)
         torch.set_num_threads(share)
+
+
+@pytest.fixture(scope="module")
+def real_mnist() -> None:
+    """The official files in the repository's data folder (fetched once, then verified)."""
+    prepare_dataset(REAL_DATA_DIR)
 
 
 @pytest.fixture

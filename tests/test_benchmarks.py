@@ -9,7 +9,6 @@ from helpers.runs import REAL_DATA_DIR, REPO_ROOT, compose_train, run_python_scr
 from omegaconf import OmegaConf
 
 from seqmnist.callbacks import SECONDS_TO_TARGET
-from seqmnist.data.sources import prepare_dataset
 from seqmnist.records.results import RunResult, write_result
 
 SHORT_TRAINING = [
@@ -20,11 +19,6 @@ SHORT_TRAINING = [
 ]
 
 
-@pytest.fixture(scope="module")
-def real_mnist() -> None:
-    prepare_dataset(REAL_DATA_DIR)
-
-
 def run_benchmark(script: str, *arguments: str) -> subprocess.CompletedProcess:
     return run_python_script(REPO_ROOT / "benchmarks" / script, *arguments)
 
@@ -33,12 +27,12 @@ def run_benchmark(script: str, *arguments: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("script", "arguments", "report", "heading"),
     [
-        ("throughput.py", ["--steps", "2"], "throughput.md", "# Throughput on this machine"),
+        ("throughput.py", ["--steps", "2"], "throughput.md", "# Throughput (CPU "),
         (
             "time_to_accuracy.py",
             [*SHORT_TRAINING, "--every", "2"],
             "time_to_accuracy.md",
-            "# Time to accuracy on this machine",
+            "# Time to accuracy (CPU ",
         ),
         (
             "sweep_throughput.py",
@@ -50,13 +44,13 @@ def run_benchmark(script: str, *arguments: str) -> subprocess.CompletedProcess:
             "state_space.py",
             ["--batches", "2", "--warmup", "1", "--rounds", "1"],
             "state_space.md",
-            "# S4D against the LSTM on 784 steps",
+            "# Three families on 784 steps (CPU ",
         ),
         (
             "precision.py",
             [*SHORT_TRAINING, "--epochs", "1"],
             "precision.md",
-            "# bf16-mixed against fp32",
+            "# bf16-mixed against fp32 (CPU ",
         ),
     ],
 )
@@ -103,3 +97,30 @@ def test_search_report_shows_a_schedule_set_by_max_steps_in_steps(tmp_path):
     write_trial(sweep / "b", 60.0, "trainer.max_epochs=3")
     report = search_report(tmp_path, sweep)
     assert "| 1063 steps | 50.0 s |" in report and "| 3 epochs | 60.0 s |" in report
+
+
+def test_the_results_table_is_written_from_run_folders_with_n_and_the_machine(tmp_path):
+    for seed, accuracy in enumerate((0.99, 0.98)):
+        run = tmp_path / "sweep" / str(seed)
+        (run / ".hydra").mkdir(parents=True)
+        OmegaConf.save(compose_train(run, "experiment=fast_97"), run / ".hydra" / "config.yaml")
+        write_result(
+            run,
+            RunResult(
+                "completed", ["experiment=fast_97", f"seed={seed}"], 60.0,
+                {"test/acc": accuracy, "val/acc_best": accuracy, "model/params": 50_000.0},
+                device="cpu", precision="bf16-mixed", stack={"torch": "2.14.1"},
+                hardware={"cpu": "a CPU"},
+            ),
+        )  # fmt: skip
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results-table:start -->\nold\n<!-- results-table:end -->\nend\n")
+    result = run_benchmark(
+        "results_table.py", str(tmp_path / "sweep"), "--readme", str(readme),
+        "--out", str(tmp_path / "results.md"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = "| `python train.py experiment=fast_97` | 2 | 98.50 ± 0.71 % (98.00-99.00) |"
+    text = readme.read_text()
+    assert row in text and "old" not in text and text.endswith("end\n")
+    assert "Measured on: CPU a CPU, device cpu; torch 2.14.1." in text
