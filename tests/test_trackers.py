@@ -13,6 +13,8 @@ from helpers.runs import QUICK, result_of, run_cli
 from helpers.servers import LocalServer, free_port, wait_until_answering
 from helpers.synthetic import write_synthetic_mnist
 
+from seqmnist.machine import hardware, software_stack
+
 FIGURES = {"test/confusion_matrix.png", "test/misclassified.png", "test/reading_row_by_row.png"}
 
 
@@ -78,6 +80,10 @@ def test_the_sqlite_store_holds_the_runs_settings_curves_and_final_metrics(mlflo
     client = mlflow.MlflowClient(store_uri(root))
     assert run.data.params["model/hidden"] == "16"
     assert run.data.params["optimizer/_target_"] == "torch.optim.AdamW"
+    # what the numbers depend on besides the settings
+    assert run.data.params["machine/stack/torch"] == software_stack()["torch"]
+    assert run.data.params["machine/hardware/cpu"] == hardware().cpu
+    assert run.data.params["precision_choice"].startswith(run.data.params["trainer/precision"])
     assert len(client.get_metric_history(run.info.run_id, "train/loss_step")) > 2
     assert len(client.get_metric_history(run.info.run_id, "val/acc")) == 2
     metrics = result_of(run_dir)["metrics"]

@@ -15,7 +15,7 @@ from seqmnist.callbacks import SECONDS_TO_TARGET, ReleaseProcessGroup, StoreRunC
 from seqmnist.config.build import Run, build_run
 from seqmnist.config.checks import ensure_accelerator_available
 from seqmnist.errors import ConfigError
-from seqmnist.machine import configure_process, split_threads
+from seqmnist.machine import configure_process, hardware, software_stack, split_threads
 from seqmnist.records.checkpoints import (
     LATEST,
     AtomicCheckpointIO,
@@ -96,8 +96,11 @@ def _fit_and_test(
         logger=run.loggers or False,
         plugins=[AtomicCheckpointIO()],
     )
+    # what the numbers depend on besides the settings, as result.json records it
+    machine = {"stack": software_stack(), "hardware": hardware().as_record()}
+    log.info("Stack %s; hardware %s", machine["stack"], machine["hardware"])
     for logger in trainer.loggers:
-        logger.log_hyperparams(run_config)
+        logger.log_hyperparams({**run_config, "machine": machine})
     # weights_only: a checkpoint from elsewhere cannot run code here (ours hold plain data)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path, weights_only=True)
     SIGTERM_WATCH.stop_if_received()
