@@ -21,14 +21,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 START, END = "<!-- results-table:start -->", "<!-- results-table:end -->"
 # what the literature reports for the same benchmark (for comparison; not measured here)
 PUBLISHED = {
-    "(defaults)": "tutorials: ~98 %",
     "experiment=torch_tutorial": "PyTorch tutorial: ~98 %",
     "experiment=tf_tutorial": "TensorFlow tutorial: ~98 %",
     "experiment=smnist_lstm": "plain LSTM: 98.2-98.9 %",
     "experiment=psmnist_lstm": "plain LSTM: 88-95 %",
     "experiment=smnist_s4d": "S4 99.63 %, S4D 99.53 %",
     "experiment=psmnist_s4d": "S4 98.70 %, S4D 97.79 %",
-    "experiment=smnist_lmu": "LMU 98.49 % (sequential)",
     "experiment=psmnist_lmu": "LMU 97.15 %, parallel LMU 98.49 %",
 }
 

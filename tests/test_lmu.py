@@ -1,22 +1,17 @@
 """model=lmu: the Legendre memory computed for the whole sequence equals its recurrence, and the
-network goes everywhere the others go (every sequence mode, eval, predict, the summary's FLOPs,
-bad settings refused by key, the memory check by its own size settings)."""
+network goes everywhere the others go (every sequence mode, eval and predict:
+test_state_space_runs.py; the summary's FLOPs, bad settings refused by key, the memory check by
+its own size settings)."""
 
 import pytest
 import torch
-from helpers.runs import QUICK_LMU, compose_task, compose_train
-from helpers.synthetic import save_digit
+from helpers.runs import compose_train
 from lightning.pytorch.utilities import measure_flops
 
 from seqmnist.config.build import build_run
 from seqmnist.errors import ConfigError
-from seqmnist.evaluation import evaluate
 from seqmnist.models import LMUClassifier
 from seqmnist.models.lmu import legendre_memory
-from seqmnist.prediction import predict
-from seqmnist.training import train
-
-ONE_SHORT_EPOCH = ["logger=none", "trainer.max_epochs=1", "+trainer.limit_train_batches=3"]
 
 
 @pytest.fixture
@@ -74,46 +69,9 @@ def test_the_memory_is_fixed_not_trained():
     assert "a_bar" not in net.state_dict()  # rebuilt from order and theta, not stored
 
 
-@pytest.mark.parametrize(
-    ("mode", "figure"),
-    [
-        ("rows", "reading_row_by_row.png"),
-        ("columns", "reading_column_by_column.png"),
-        ("pixels", "reading_pixel_by_pixel.png"),
-        ("permuted", "reading_pixel_by_pixel.png"),
-    ],
-)
-def test_a_short_run_trains_evaluates_and_predicts_in_every_mode(
-    tmp_path, synthetic_mnist, mode, figure
-):
-    run_dir = tmp_path / "logs" / "train" / "runs" / "lmu"
-    cfg = compose_train(
-        run_dir,
-        *QUICK_LMU,
-        *synthetic_mnist.overrides(),
-        f"data.sequence={mode}",
-        f"paths.log_dir={tmp_path / 'logs'}",
-        *ONE_SHORT_EPOCH,
-    )
-    assert cfg.model.theta == (28 if mode in ("rows", "columns") else 784)
-    trained = train(cfg)
-    checkpoint = run_dir / "checkpoints" / "last.ckpt"
-    evaluated = evaluate(
-        compose_task(
-            "eval", tmp_path / "eval", f"ckpt_path={checkpoint}",
-            f"paths.data_dir={synthetic_mnist.root}",
-        )
-    )  # fmt: skip
-    assert evaluated["test/acc"] == pytest.approx(trained["test/acc"], abs=1e-6)
-    save_digit(tmp_path / "one.png")
-    predicted = predict(
-        compose_task(
-            "predict", tmp_path / "predict", f"ckpt_path={checkpoint}",
-            f"images=[{tmp_path / 'one.png'}]", "figure=true",
-        )
-    )  # fmt: skip
-    assert list(predicted) == [str(tmp_path / "one.png")]
-    assert (tmp_path / "predict" / figure).is_file()
+@pytest.mark.parametrize(("mode", "theta"), [("rows", 28), ("columns", 28), ("pixels", 784)])
+def test_the_window_follows_the_sequence_mode(tmp_path, mode, theta):
+    assert compose_train(tmp_path, "model=lmu", f"data.sequence={mode}").model.theta == theta
 
 
 def test_the_model_summary_counts_the_fixed_memory():

@@ -1,11 +1,11 @@
-"""model=s4d goes everywhere the LSTM goes: train, eval and predict in every sequence mode,
-checkpoints, the time-to-target callback, DDP and sweeps."""
+"""model=s4d and model=lmu go everywhere the LSTM goes: train, eval and predict in every sequence
+mode, checkpoints, the time-to-target callback, DDP and sweeps."""
 
 import math
 
 import pytest
 import torch
-from helpers.runs import QUICK_S4D, compose_task, compose_train
+from helpers.runs import QUICK_LMU, QUICK_S4D, compose_task, compose_train
 from helpers.synthetic import save_digit
 from lightning.pytorch.utilities import measure_flops
 
@@ -20,6 +20,7 @@ from seqmnist.training import train
 ONE_SHORT_EPOCH = ["logger=none", "trainer.max_epochs=1", "+trainer.limit_train_batches=3"]
 
 
+@pytest.mark.parametrize("network", [QUICK_S4D, QUICK_LMU], ids=["s4d", "lmu"])
 @pytest.mark.parametrize(
     ("mode", "figure"),
     [
@@ -30,12 +31,12 @@ ONE_SHORT_EPOCH = ["logger=none", "trainer.max_epochs=1", "+trainer.limit_train_
     ],
 )
 def test_a_short_run_trains_evaluates_and_predicts_in_every_mode(
-    tmp_path, synthetic_mnist, mode, figure
+    tmp_path, synthetic_mnist, network, mode, figure
 ):
-    run_dir = tmp_path / "logs" / "train" / "runs" / "s4d"
+    run_dir = tmp_path / "logs" / "train" / "runs" / "run"
     cfg = compose_train(
         run_dir,
-        *QUICK_S4D,
+        *network,
         *synthetic_mnist.overrides(),
         f"data.sequence={mode}",
         f"paths.log_dir={tmp_path / 'logs'}",

@@ -59,7 +59,10 @@ class Run:
         stack = self.result.stack or {}
         return {
             "stack": ", ".join(f"{k} {v}" for k, v in stack.items()) or "not recorded",
-            "cpu": str(hardware.get("cpu") or "not recorded"),
+            "cpu": " ".join(
+                [str(hardware.get("cpu") or "not recorded")]
+                + [f"({', '.join(hardware['cpu_flags'])})"] * bool(hardware.get("cpu_flags"))
+            ),
             "gpu": str(hardware.get("gpu") or "none"),
             "device": self.result.device or "not recorded",
             "precision": self.result.precision or "not recorded",
