@@ -206,8 +206,9 @@ def test_sequential_mnist_experiments_read_one_pixel_per_step(tmp_path, experime
     built = built_for(tmp_path, f"experiment={experiment}")
     assert built["cfg"].data.sequence == sequence
     assert (built["net"].rnn.input_size, built["net"].rnn.num_layers) == (1, 1)
-    assert built["optimizer"].defaults["lr"] == 0.001
-    assert (built["trainer"].max_epochs, built["trainer"].gradient_clip_val) == (50, 1.0)
+    assert built["optimizer"].defaults["lr"] == 0.002
+    assert built["cfg"].model.forget_bias == 1.0
+    assert (built["trainer"].max_epochs, built["trainer"].gradient_clip_val) == (8, 1.0)
 
 
 @pytest.mark.parametrize(("devices", "nodes"), [(1, 1), (4, 2)])

@@ -41,12 +41,12 @@ HPARAMS_METRICS = ("val/acc_best", "test/acc", "test/loss", "model/params")
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then test the best checkpoint on the full official test set; return every final metric."""
-    # read first: a resumed fit's trackers are built to continue the runs it was logged to
+    ensure_accelerator_available(cfg.trainer)
+    # before the build: a resumed fit's trackers are built to continue the runs it was logged to
     resume_path, checkpoint = _checkpoint_to_resume(cfg)
     run = build_run(cfg, checkpoint.get(TRACKER_RUNS_KEY) if checkpoint else None)
     split_threads(cfg.get("threads"), _parallel_jobs_setting())
     configure_process(cfg.float32_precision)
-    ensure_accelerator_available(cfg.trainer)
     print_config_tree(cfg, Path(cfg.paths.output_dir) / "config_tree.txt")
     run_config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     callbacks = [*run.callbacks, StoreRunConfig(run_config), ReleaseProcessGroup()]

@@ -61,7 +61,7 @@ class Run:
             "stack": ", ".join(f"{k} {v}" for k, v in stack.items()) or "not recorded",
             "cpu": " ".join(
                 [str(hardware.get("cpu") or "not recorded")]
-                + [f"({', '.join(hardware['cpu_flags'])})"] * bool(hardware.get("cpu_flags"))
+                + [f"({', '.join(flags)})" for flags in [hardware.get("cpu_flags")] if flags]
             ),
             "gpu": str(hardware.get("gpu") or "none"),
             "device": self.result.device or "not recorded",
