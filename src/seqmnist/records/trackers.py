@@ -106,6 +106,7 @@ class MLflowTracker(MLFlowLogger):
             f"figure {tag}", self.experiment.log_figure, self.run_id, figure, f"{tag}.png"
         )
 
+    @rank_zero_only  # other DDP ranks hold no run to tag
     def record_outcome(self, notes: Mapping[str, str]) -> None:
         for key, value in notes.items():
             self._guarded(f"tag {key}", self.experiment.set_tag, self.run_id, key, value)
@@ -175,6 +176,7 @@ class WandbTracker(WandbLogger):
     def log_figure(self, tag: str, figure: Figure, step: int) -> None:
         self.log_image(tag, [figure], step=step)
 
+    @rank_zero_only  # other DDP ranks see Lightning's dummy experiment, which has no summary
     def record_outcome(self, notes: Mapping[str, str]) -> None:
         self.experiment.summary.update(dict(notes))
 
