@@ -55,7 +55,8 @@ class SweepSummary(Callback):
             log.warning("No job results under %s: nothing to summarise", sweep_dir)
             return
         columns = columns_with(config.get("optimized_metric"))
-        rows = [summary_row(path.parent.name, read_result(path), columns) for path in jobs]
+        results = {path: read_result(path) for path in jobs}
+        rows = [summary_row(path.parent.name, result, columns) for path, result in results.items()]
         write_csv(rows, sweep_dir / "summary.csv", columns)
         table = markdown_table(rows, swept_values(rows), columns)
         failed = sum(row["status"] != COMPLETED for row in rows)
@@ -68,9 +69,9 @@ class SweepSummary(Callback):
                 failed,
                 len(rows),
             )
-        _summarise_settings(sweep_dir, [aggregate.Run(p.parent, read_result(p)) for p in jobs])
+        _summarise_settings(sweep_dir, [aggregate.Run(p.parent, r) for p, r in results.items()])
         # a search's folder keeps the trials of earlier invocations: judge this one's jobs
-        mine = [read_result(path) for path in jobs if path.stat().st_mtime >= self.started - 1]
+        mine = [r for p, r in results.items() if p.stat().st_mtime >= self.started - 1]
         searching = config.hydra.runtime.choices.get("hydra/sweeper") == "optuna"
         problem = sweep_failure(mine, searching)
         if problem:
