@@ -120,13 +120,15 @@ class OptunaSweeper(Sweeper):
         if not isinstance(sampler, optuna.samplers.BaseSampler):
             sampler = sampler(search_space=grid_of(space))
         try:
-            return optuna.create_study(
-                study_name=self.study_name,
-                storage=open_storage(self.storage),
-                sampler=sampler,
-                direction=self.direction,
-                load_if_exists=True,
-            )
+            # two sweeps starting on one new SQLite file would both create its tables
+            with self._exclusive():
+                return optuna.create_study(
+                    study_name=self.study_name,
+                    storage=open_storage(self.storage),
+                    sampler=sampler,
+                    direction=self.direction,
+                    load_if_exists=True,
+                )
         except RuntimeError as error:
             if "optuna storage upgrade" not in str(error):
                 raise
@@ -159,6 +161,7 @@ class OptunaSweeper(Sweeper):
         if path is None:
             yield
             return
+        path.parent.mkdir(parents=True, exist_ok=True)
         lock = JournalFileOpenLock(str(path) + ".sweep-lock")
         lock.acquire()
         try:
