@@ -1,11 +1,12 @@
-"""Training batches can be randomly rotated, scaled and shifted per image; nothing else is."""
+"""Training batches can be randomly rotated, scaled, sheared, shifted, thickened, thinned and
+blurred per image; nothing else is."""
 
 import pytest
 import torch
 from lightning.pytorch import Callback, Trainer
 
 from seqmnist.data import MNISTDataModule
-from seqmnist.data.augmentation import RandomAffine
+from seqmnist.data.augmentation import RandomDistortion
 from seqmnist.data.epochs import epoch_order
 from seqmnist.models import RecurrentClassifier, SequenceClassifierModule
 from seqmnist.validation import InvalidArguments
@@ -27,19 +28,19 @@ def centre_of_mass(images: torch.Tensor) -> torch.Tensor:
 
 def test_no_rotation_scaling_or_shift_leaves_images_unchanged():
     images = torch.randint(0, 256, (4, 28, 28), dtype=torch.uint8)
-    assert torch.allclose(RandomAffine()(images), images.float(), atol=1e-3)
+    assert torch.allclose(RandomDistortion()(images), images.float(), atol=1e-3)
 
 
 def test_each_image_gets_its_own_shift_within_the_limit():
     torch.manual_seed(0)
-    moved = RandomAffine(translate=3)(blob_images(64))
+    moved = RandomDistortion(translate=3)(blob_images(64))
     shifts = centre_of_mass(moved) - centre_of_mass(blob_images(1))
     assert shifts.abs().max() <= 3 + 1e-4
     assert len({tuple(shift.round(decimals=2).tolist()) for shift in shifts}) > 32
 
 
 def test_output_keeps_shape_and_pixel_range():
-    moved = RandomAffine(degrees=15, translate=2, scale=0.1)(blob_images(8))
+    moved = RandomDistortion(degrees=15, translate=2, scale=0.1)(blob_images(8))
     assert moved.shape == (8, 28, 28) and moved.dtype == torch.float32
     assert moved.min() >= 0 and moved.max() <= 255
 
@@ -48,7 +49,7 @@ def test_impossible_settings_are_refused_naming_each_one():
     with pytest.raises(
         InvalidArguments, match=r"scale=1.5 is invalid \(allowed: a number in \[0, 1\)\)"
     ):
-        RandomAffine(scale=1.5)
+        RandomDistortion(scale=1.5)
 
 
 def test_an_unknown_augmentation_key_is_refused_listing_the_keys(synthetic_mnist):
@@ -84,7 +85,7 @@ def measured_angles_degrees(images: torch.Tensor) -> torch.Tensor:
 
 def test_rotations_stay_within_the_degrees_and_use_their_range():
     torch.manual_seed(0)
-    angles = measured_angles_degrees(RandomAffine(degrees=10)(line_images(400))).abs()
+    angles = measured_angles_degrees(RandomDistortion(degrees=10)(line_images(400))).abs()
     assert angles.max() <= 10.5
     assert angles.max() >= 9 and angles.min() <= 1
 
@@ -94,9 +95,42 @@ def test_scalings_stay_within_the_scale_and_use_their_range():
     squares = torch.zeros(400, 65, 65, dtype=torch.uint8)
     squares[:, 20:45, 20:45] = 255
     # the ink's area grows with the square of the scale
-    zoom = (RandomAffine(scale=0.1)(squares).sum(dim=(1, 2)) / squares[0].float().sum()).sqrt()
+    zoom = (RandomDistortion(scale=0.1)(squares).sum(dim=(1, 2)) / squares[0].float().sum()).sqrt()
     assert zoom.min() >= 0.9 - 0.01 and zoom.max() <= 1.1 + 0.01
     assert zoom.min() <= 0.92 and zoom.max() >= 1.08
+
+
+def vertical_bars(batch: int, side: int = 65) -> torch.Tensor:
+    images = torch.zeros(batch, side, side, dtype=torch.uint8)
+    images[:, 8:-8, side // 2 - 1 : side // 2 + 2] = 255
+    return images
+
+
+def test_shears_slant_vertical_strokes_within_the_shear_angle():
+    torch.manual_seed(0)
+    slanted = RandomDistortion(shear=20)(vertical_bars(400))
+    # a vertical bar measures +-90 degrees; its slant is the distance from vertical
+    slant = 90 - measured_angles_degrees(slanted).abs()
+    assert slant.max() <= 20.5
+    assert slant.max() >= 17 and slant.min() <= 2
+
+
+def test_stroke_thickens_by_up_to_its_pixels_and_thins_by_up_to_half():
+    torch.manual_seed(0)
+    bars = vertical_bars(400)  # 3 pixels wide
+    # across the middle row, in pixels of full ink
+    width = RandomDistortion(stroke=2)(bars)[:, 32].sum(dim=1) / 255
+    # dilation and erosion grow or shrink a bar by one pixel on each side per pixel of change
+    assert width.max() <= 3 + 2 * 2 + 0.1 and width.min() >= 3 - 2 * 1 - 0.1
+    assert width.max() >= 6.5 and width.min() <= 1.5
+
+
+def test_blur_spreads_ink_without_losing_it():
+    torch.manual_seed(0)
+    blurred = RandomDistortion(blur=1.5)(blob_images(64))
+    assert torch.allclose(blurred.sum(dim=(1, 2)), blob_images(1).float().sum(), rtol=1e-4)
+    peaks = blurred.amax(dim=(1, 2))
+    assert peaks.min() < 200 and peaks.max() > 250  # from nearly untouched to strongly blurred
 
 
 class FirstBatches(Callback):

@@ -3,6 +3,7 @@
 import csv
 import logging
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 from omegaconf import DictConfig
@@ -54,8 +55,7 @@ def _save_reading_figure(
     if not net.reads_step_by_step:
         log.warning("figure=true: no reading figure, because %s", net.why_not_step_by_step())
         return
-    with torch.no_grad():
-        probabilities = torch.softmax(net.logits_per_step(sequence), dim=-1)
+    probabilities = probabilities_per_step(net, sequence)
     titles = [path.name for path in files]
     originals = [read_grey(path) for path in files]
     figure = reading_figure(
@@ -74,11 +74,10 @@ def prepared_digits(
 
     Every file is tried, so a folder's unreadable and blank files are reported together.
     """
-    prepare = PREPARATIONS[preprocess]
     kept, digits, problems = [], [], {}
     for path in files:
         try:
-            digits.append(prepare(read_grey(path)))
+            digits.append(prepared_digit(path, preprocess))
         except DataError as error:
             problems[path] = str(error)
             continue
@@ -87,10 +86,23 @@ def prepared_digits(
     return kept, torch.stack(digits) if digits else empty, problems
 
 
+def prepared_digit(picture: Path | BinaryIO, preprocess: str) -> Tensor:
+    """One picture (a file, or its bytes as the demo page sends them) as a 28x28 uint8 digit;
+    a picture that is unreadable, blank or only noise raises DataError saying so."""
+    return PREPARATIONS[preprocess](read_grey(picture))
+
+
 def classify(net: SequenceNet, view: SequenceView, digits: Tensor) -> Tensor:
     """Class probabilities `(images, classes)` of prepared digits, read as the model was trained."""
     with torch.no_grad():
         return torch.softmax(net(view(digits)), dim=-1)
+
+
+def probabilities_per_step(net: SequenceNet, sequence: Tensor) -> Tensor:
+    """`(steps, images, classes)`: the class probabilities after each step of the reading, for a
+    network that reads step by step (`net.reads_step_by_step`)."""
+    with torch.no_grad():
+        return torch.softmax(net.logits_per_step(sequence), dim=-1)
 
 
 def predict(cfg: DictConfig) -> dict[str, float]:

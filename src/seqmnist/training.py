@@ -40,7 +40,8 @@ HPARAMS_METRICS = ("val/acc_best", "test/acc", "test/loss", "model/params")
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit, then test the best checkpoint on the full official test set; return every final metric."""
+    """Fit, then test the best checkpoint on the full official test set (unless `test=false`);
+    return every final metric."""
     ensure_accelerator_available(cfg.trainer)
     # before the build: a resumed fit's trackers are built to continue the runs it was logged to
     resume_path, checkpoint = _checkpoint_to_resume(cfg)
@@ -106,11 +107,15 @@ def _fit_and_test(
     SIGTERM_WATCH.stop_if_received()
     metrics = as_floats(trainer.callback_metrics)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if not best:
-        log.warning("No best checkpoint was saved: testing the weights as they are after training.")
-    trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
-    SIGTERM_WATCH.stop_if_received()
-    metrics.update(as_floats(trainer.callback_metrics))
+    if cfg.get("test", True):
+        if not best:
+            log.warning("No best checkpoint was saved: testing the final weights.")
+        trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+        SIGTERM_WATCH.stop_if_received()
+        metrics.update(as_floats(trainer.callback_metrics))
+        tested = tested_on(trainer, datamodule.record.title)
+    else:
+        tested = "test=false: the test set was not read"
     metrics["model/params"] = float(sum(p.numel() for p in module.net.parameters()))
     _fill_hparams_tab(trainer.loggers, run_config, metrics)
     record_outcome(
@@ -118,7 +123,7 @@ def _fit_and_test(
         {"model/params": metrics["model/params"]},
         {"run_folder": cfg.paths.output_dir, "tested_checkpoint": best or "final weights"},
     )
-    return metrics, best, tested_on(trainer, datamodule.record.title)
+    return metrics, best, tested
 
 
 def _checkpoint_to_resume(cfg: DictConfig) -> tuple[str | None, dict[str, Any] | None]:

@@ -9,7 +9,7 @@ from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from seqmnist.data.augmentation import RandomAffine
+from seqmnist.data.augmentation import RandomDistortion
 from seqmnist.data.batching import InMemoryImages, UnpaddedShard, keep_batch
 from seqmnist.data.datasets import DATASET_RULE, DatasetRecord, dataset_record, is_dataset
 from seqmnist.data.epochs import ResumableBatches, epoch_order
@@ -269,19 +269,20 @@ def _split_fits(
     return checks
 
 
-def _augmentation_from(settings: Mapping[str, float] | None) -> RandomAffine | None:
-    """RandomAffine's own problems, reported as problems of this module's `augmentation`."""
+def _augmentation_from(settings: Mapping[str, float] | None) -> RandomDistortion | None:
+    """RandomDistortion's own problems, reported as problems of this module's `augmentation`."""
     if not settings:
         return None
     try:
-        return RandomAffine(**settings)
+        return RandomDistortion(**settings)
     except (TypeError, InvalidArguments) as error:
         raise InvalidArguments(
             MNISTDataModule.__name__,
             {
                 "augmentation": (
                     dict(settings),
-                    f"degrees >= 0, translate >= 0 (pixels), 0 <= scale < 1, and no other key "
+                    f"degrees >= 0, translate >= 0 (pixels), 0 <= scale < 1, 0 <= shear < 90, "
+                    f"0 <= stroke <= 2, 0 <= blur <= 2, and no other key "
                     f"({error}); or null for none",
                 )
             },

@@ -5,6 +5,7 @@ A plain `Image.convert("L")` turns phone photos (EXIF rotation), drawings on tra
 """
 
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -17,8 +18,9 @@ from seqmnist.errors import DataError
 HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
-def read_grey(path: Path) -> Tensor:
-    """The picture in `path` as `(height, width)` float32 luminance in [0, 1] (1 = white).
+def read_grey(path: Path | BinaryIO) -> Tensor:
+    """The picture in `path` (a file, or an open binary stream) as `(height, width)` float32
+    luminance in [0, 1] (1 = white).
 
     EXIF orientation is applied, an animated file gives its first frame, high-bit-depth values
     are stretched over their range and transparent areas get the tone opposite to the drawing.
