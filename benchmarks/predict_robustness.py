@@ -6,7 +6,9 @@ ink on a transparent background, a 16-bit scan, a phone JPEG stored sideways wit
 orientation, a low-resolution digit upscaled), then classifies each set through predict's own code
 path (file listing, decoding, preparation, the checkpoint's sequence view and network). Prints and
 writes benchmarks/results/predict_robustness.md: accuracy per rendering next to the accuracy on the
-plain 28x28 test tensors. Every figure is over the first --count test digits (default: all 10,000).
+plain 28x28 tensors, one column per checkpoint (`--ckpt default=a.ckpt --ckpt handwriting=b.ckpt`).
+`--split val` renders the validation digits the checkpoints' runs held out instead, for choosing a
+recipe without reading the test set; its report is predict_robustness_val.md.
 """
 
 import argparse
@@ -16,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import publish
+from common import machine_line, publish
+from hydra.utils import instantiate
 from PIL import Image
 from torchvision.datasets import MNIST
 
-from seqmnist.config.build import load_trained
+from seqmnist.config.build import Trained, load_trained
 from seqmnist.data.sources import prepare_dataset
 from seqmnist.prediction import classify, image_files, prepared_digits
 
@@ -158,53 +161,108 @@ def accuracy_of(
     return correct / len(files), len(problems)
 
 
+def split_digits(trained: Trained, data_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The official test digits, or the validation digits the checkpoint's run held out of
+    training (its own val_size and split_seed, through its DataModule)."""
+    if split == "test":
+        test = MNIST(str(data_dir), train=False)
+        return test.data, test.targets
+    datamodule = instantiate(trained.run_config.data, data_dir=str(data_dir), augmentation=None)
+    datamodule.setup("fit")
+    return datamodule.data_val.images.cpu(), datamodule.data_val.labels.cpu()
+
+
+def checkpoint_argument(text: str) -> tuple[str, Path]:
+    """`NAME=PATH`, or a bare path named by its file."""
+    name, _, path = text.rpartition("=")
+    return (name or Path(path).name), Path(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--ckpt", type=Path, required=True, help="a checkpoint of train.py")
+    parser.add_argument(
+        "--ckpt",
+        type=checkpoint_argument,
+        action="append",
+        required=True,
+        help="a checkpoint of train.py, as PATH or NAME=PATH; repeat to compare several",
+    )
+    parser.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help="render the official test digits (for a report), or the validation digits each "
+        "checkpoint's run held out (for choosing a recipe without reading the test set)",
+    )
     parser.add_argument("--data-dir", type=Path, default=REPO / "data")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
-    parser.add_argument("--count", type=int, default=10_000, help="test digits per rendering")
+    parser.add_argument("--count", type=int, default=None, help="digits per rendering (all)")
     arguments = parser.parse_args()
 
     prepare_dataset(arguments.data_dir)
-    test = MNIST(str(arguments.data_dir), train=False)
-    digits, labels = test.data[: arguments.count], test.targets[: arguments.count]
-    trained = load_trained(arguments.ckpt)
-    net, view = trained.module.net, trained.view
-    with torch.no_grad():
-        plain = float((net(view(digits)).argmax(dim=-1) == labels).float().mean())
-
+    models = {name: load_trained(path) for name, path in arguments.ckpt}
+    splits = {
+        name: split_digits(trained, arguments.data_dir, arguments.split)
+        for name, trained in models.items()
+    }
+    digits, labels = next(iter(splits.values()))
+    if any(not torch.equal(other, labels) for _, other in splits.values()):
+        raise SystemExit(
+            "The checkpoints' runs held out different validation digits: compare "
+            "checkpoints trained with the same data.val_size and data.split_seed."
+        )
+    digits, labels = digits[: arguments.count], labels[: arguments.count]
+    names = list(models)
+    what = "official test" if arguments.split == "test" else "validation (held out of training)"
     lines = [
         "# Predict on digits as people make them",
         "",
-        f"Checkpoint `{arguments.ckpt.name}`, the first {len(labels):,} official test digits. "
-        f"`preprocess=mnist` is predict's default; `preprocess=resize` pads and resizes only "
-        f"(predict's former preparation, after the new decoding of EXIF, alpha and 16-bit files). "
-        f"A file predict refuses (no digit found) counts as wrong.",
+        f"The first {len(labels):,} {what} digits, rendered as image files and classified through "
+        f"predict's code (`preprocess=mnist`); a file predict refuses counts as wrong. Measured "
+        f"on {machine_line()}.",
         "",
-        "| rendering | how | preprocess=mnist | against plain | refused | preprocess=resize (refused) |",
-        "| --- | --- | --- | --- | --- | --- |",
-        f"| plain tensors | the test set as eval.py reads it (no file, no preparation) | "
-        f"{plain:.2%} | | | |",
+        *[f"- {name}: `{path}`" for name, path in arguments.ckpt],
+        "",
+        "| rendering | how | " + " | ".join(names) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in names) + " |",
     ]
+    plain = []
+    for name in names:
+        net, view = models[name].module.net, models[name].view
+        with torch.no_grad():
+            plain.append(float((net(view(digits)).argmax(dim=-1) == labels).float().mean()))
+    lines.append(
+        "| plain tensors | the digits as eval.py reads them (no file, no preparation) | "
+        + " | ".join(f"{accuracy:.2%}" for accuracy in plain)
+        + " |"
+    )
+    print("\n".join(lines), flush=True)
+    totals = [0.0] * len(names)
     with tempfile.TemporaryDirectory() as scratch:
-        for name, (description, render) in RENDERINGS.items():
-            folder = Path(scratch) / name
+        for rendering, (description, render) in RENDERINGS.items():
+            folder = Path(scratch) / rendering
             folder.mkdir()
             for position, digit in enumerate(digits.numpy()):
                 render(digit, np.random.default_rng(position), folder / f"{position:05d}")
             files = image_files([str(folder)])
-            accuracy, refused = accuracy_of(net, view, files, labels, "mnist")
-            resized, refused_resized = accuracy_of(net, view, files, labels, "resize")
-            lines.append(
-                f"| {name} | {description} | {accuracy:.2%} | "
-                f"{(accuracy - plain) * 100:+.2f} points | {refused} | {resized:.2%} ({refused_resized}) |"
-            )
+            cells = []
+            for column, name in enumerate(names):
+                net, view = models[name].module.net, models[name].view
+                accuracy, refused = accuracy_of(net, view, files, labels, "mnist")
+                totals[column] += accuracy
+                cells.append(f"{accuracy:.2%}" + (f" ({refused} refused)" if refused else ""))
+            lines.append(f"| {rendering} | {description} | " + " | ".join(cells) + " |")
             print(lines[-1], flush=True)
+    lines.append(
+        "| mean of the renderings | | "
+        + " | ".join(f"{total / len(RENDERINGS):.2%}" for total in totals)
+        + " |"
+    )
     report = "\n".join(lines) + "\n"
-    publish(report, arguments.out / "predict_robustness.md")
+    suffix = "" if arguments.split == "test" else "_val"
+    publish(report, arguments.out / f"predict_robustness{suffix}.md")
 
 
 if __name__ == "__main__":

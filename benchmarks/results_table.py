@@ -66,7 +66,8 @@ def table(runs: list[Run]) -> str:
             if wall
             else f"| `{command}` | 0 | failed: {row['failed']} | | | | | | |"
         )
-    machines = sorted({(row["cpu"], row["device"], row["stack"]) for row in rows})
+    # a setting whose runs all failed recorded no machine
+    machines = sorted({(row["cpu"], row["device"], row["stack"]) for row in rows if row["cpu"]})
     lines += [""] + [
         f"Measured on: CPU {cpu}, device {device}; {stack}." for cpu, device, stack in machines
     ]

@@ -190,6 +190,35 @@ def test_the_default_recipe_clips_gradients_at_one(tmp_path):
     assert built_for(tmp_path)["trainer"].gradient_clip_val == 1.0
 
 
+def test_the_default_recipe_adds_augmentation_dropout_ema_and_ten_epochs(tmp_path):
+    built = built_for(tmp_path)
+    assert dict(built["cfg"].data.augmentation) == {"degrees": 10, "translate": 2, "scale": 0.1}
+    assert (built["net"].rnn.hidden_size, built["net"].rnn.num_layers) == (128, 2)
+    assert built["net"].output_dropout.p == 0.1
+    assert built["trainer"].max_epochs == 10
+    assert "AveragedWeights" in {type(callback).__name__ for callback in built["callbacks"]}
+
+
+def test_another_experiment_replaces_the_default_recipe_instead_of_adding_to_it(tmp_path):
+    built = built_for(tmp_path, "experiment=torch_tutorial")
+    assert built["cfg"].data.augmentation is None
+    assert "AveragedWeights" not in {type(callback).__name__ for callback in built["callbacks"]}
+
+
+def test_the_handwriting_recipe_is_the_default_with_stronger_distortions(tmp_path):
+    default, handwriting = (
+        built_for(tmp_path)["cfg"],
+        built_for(tmp_path, "experiment=handwriting")["cfg"],
+    )
+    distortions = dict(handwriting.data.augmentation)
+    assert distortions.keys() >= {"degrees", "translate", "scale", "shear", "stroke", "blur"}
+    assert all(
+        distortions[key] >= default.data.augmentation[key] for key in default.data.augmentation
+    )
+    assert handwriting.trainer.max_epochs == default.trainer.max_epochs
+    assert handwriting.model == default.model
+
+
 def test_row_lstm_experiment_is_its_documented_recipe(tmp_path):
     built = built_for(tmp_path, "experiment=row_lstm")
     assert dict(built["cfg"].data.augmentation) == {"degrees": 10, "translate": 2, "scale": 0.1}

@@ -104,7 +104,7 @@ def test_predict_reads_digits_made_the_ways_people_make_them_as_well_as_the_test
     result = run_python_script(script, *map(str, arguments))
     assert result.returncode == 0, result.stderr[-3000:]
     accuracy = {
-        row[0]: float(row[2].rstrip("%"))
+        row[0]: float(row[2].split("%")[0])
         for row in (
             [cell.strip() for cell in line.strip("|").split("|")]
             for line in (tmp_path / "predict_robustness.md").read_text().splitlines()
@@ -112,6 +112,7 @@ def test_predict_reads_digits_made_the_ways_people_make_them_as_well_as_the_test
         )
     }
     plain = accuracy.pop("plain tensors")
+    del accuracy["mean of the renderings"]
     assert plain >= 90
     del accuracy["low_resolution"]
     assert len(accuracy) == 10

@@ -11,10 +11,13 @@ import torch
 from helpers.recording import samples_per_epoch
 from helpers.runs import (
     QUICK,
+    TINY_RUN,
     cli_command,
     cli_env,
     compose_train,
+    only_run,
     printed_metric,
+    result_of,
     run_cli,
     train_synthetic,
     train_then_evaluate,
@@ -306,6 +309,17 @@ def test_a_test_on_part_of_the_test_set_never_reads_as_the_test_set(tmp_path, sy
         in full.stdout
     )
     assert "test = 25 images of the official MNIST test set, cut by" in part.stdout
+
+
+def test_test_false_fits_and_validates_without_reading_the_test_set(tmp_path, synthetic_mnist):
+    result = run_cli(
+        "train.py", *TINY_RUN, *synthetic_mnist.overrides(), "test=false", root=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test=false: the test set was not read" in result.stdout
+    metrics = result_of(only_run(tmp_path))["metrics"]
+    assert "val/acc_best" in metrics
+    assert not any(name.startswith("test/") for name in metrics)
 
 
 def test_logger_csv_writes_the_metrics_of_fit_and_test(tmp_path, synthetic_mnist):

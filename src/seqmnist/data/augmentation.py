@@ -65,7 +65,8 @@ class RandomDistortion:
         shift_x, shift_y = shift[:, 0] * (2 / width), shift[:, 1] * (2 / height)
         cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
         # a horizontal shear after the rotation: x' = x + tan(shear) * y
-        slant = torch.tan(symmetric(math.radians(self.shear)))
+        # (no draw without shear: the other settings keep the random stream they always had)
+        slant = torch.tan(symmetric(math.radians(self.shear))) if self.shear else 0.0
         theta = torch.stack(
             [
                 torch.stack([cos + slant * sin, -sin + slant * cos, shift_x], 1),
