@@ -3,7 +3,8 @@
 Renders the official MNIST test digits as image files the ways people produce them (ink on
 noisy off-white paper, a shadow, a tight crop, a wide margin, off-centre, a small rotation, black
 ink on a transparent background, a 16-bit scan, a phone JPEG stored sideways with an EXIF
-orientation, a low-resolution digit upscaled), then classifies each set through predict's own code
+orientation, a low-resolution digit upscaled) and write them (a marker, a fine pen, leaning
+handwriting, a photo out of focus), then classifies each set through predict's own code
 path (file listing, decoding, preparation, the checkpoint's sequence view and network). Prints and
 writes benchmarks/results/predict_robustness.md: accuracy per rendering next to the accuracy on the
 plain 28x28 tensors, one column per checkpoint (`--ckpt default=a.ckpt --ckpt handwriting=b.ckpt`).
@@ -21,6 +22,7 @@ import torch
 from common import machine_line, publish
 from hydra.utils import instantiate
 from PIL import Image
+from PIL.ImageFilter import GaussianBlur, MaxFilter, MinFilter
 from torchvision.datasets import MNIST
 
 from seqmnist.config.build import Trained, load_trained
@@ -129,8 +131,41 @@ def low_resolution(digit: np.ndarray, rng: np.random.Generator, stem: Path) -> N
     ink_on_white(np.clip(ink, 0, 1)).save(stem.with_suffix(".png"))
 
 
+def thick_pen(digit: np.ndarray, rng: np.random.Generator, stem: Path) -> None:
+    """Written with a marker: strokes about one MNIST pixel wider."""
+    ink = Image.fromarray(np.round(drawn(digit) * 255).astype(np.uint8)).filter(MaxFilter(9))
+    ink_on_white(np.asarray(ink, dtype=np.float32) / 255).save(stem.with_suffix(".png"))
+
+
+def thin_pen(digit: np.ndarray, rng: np.random.Generator, stem: Path) -> None:
+    """Written with a fine pen: strokes about half an MNIST pixel narrower."""
+    ink = Image.fromarray(np.round(drawn(digit) * 255).astype(np.uint8)).filter(MinFilter(5))
+    ink_on_white(np.asarray(ink, dtype=np.float32) / 255).save(stem.with_suffix(".png"))
+
+
+def slanted(digit: np.ndarray, rng: np.random.Generator, stem: Path) -> None:
+    """Handwriting that leans: sheared by a random angle within +-20 degrees."""
+    slope = float(np.tan(np.radians(rng.uniform(-20, 20))))
+    wide = on_canvas(drawn(digit), 2 * SIDE, SIDE // 2, SIDE // 2)
+    image = Image.fromarray(np.round(wide * 255).astype(np.uint8))
+    # output (x, y) reads input (x + slope * (y - centre), y): the top leans one way, the foot the other
+    sheared = image.transform(
+        image.size, Image.AFFINE, (1, slope, -slope * SIDE, 0, 1, 0), Image.BILINEAR
+    )
+    ink_on_white(np.asarray(sheared, dtype=np.float32) / 255).save(stem.with_suffix(".png"))
+
+
+def out_of_focus(digit: np.ndarray, rng: np.random.Generator, stem: Path) -> None:
+    """A phone photo out of focus: blurred by about half to one MNIST pixel, on grey paper."""
+    ink = ink_on_white(drawn(digit)).filter(GaussianBlur(rng.uniform(2, 4)))
+    grey = 0.85 * np.asarray(ink, dtype=np.float32) / 255 + rng.normal(0, 0.02, (SIDE, SIDE))
+    Image.fromarray(np.round(np.clip(grey, 0, 1) * 255).astype(np.uint8)).save(
+        stem.with_suffix(".png")
+    )
+
+
 RENDERINGS: dict[str, tuple[str, Rendering]] = {
-    "plain_png": ("the 28x28 test digit saved as a PNG, unchanged", plain_png),
+    "plain_png": ("the 28x28 digit saved as a PNG, unchanged", plain_png),
     "noisy_paper": (
         "dark ink on off-white paper (tone 0.78-0.92), sensor noise sigma 0.04",
         noisy_paper,
@@ -144,6 +179,13 @@ RENDERINGS: dict[str, tuple[str, Rendering]] = {
     "sixteen_bit": ("16-bit grey PNG, dark ink on light", sixteen_bit),
     "exif_jpeg": ("JPEG stored sideways with EXIF Orientation 6", exif_sideways_jpeg),
     "low_resolution": ("a 12x12 thumbnail upscaled (detail lost)", low_resolution),
+    "thick_pen": ("strokes about one MNIST pixel wider (a marker)", thick_pen),
+    "thin_pen": ("strokes about half an MNIST pixel narrower (a fine pen)", thin_pen),
+    "slanted": ("sheared by a random angle within +-20 degrees (leaning handwriting)", slanted),
+    "out_of_focus": (
+        "blurred by 0.5-1 MNIST pixel on grey paper (a photo out of focus)",
+        out_of_focus,
+    ),
 }
 
 
