@@ -33,10 +33,12 @@ def test_default_split_is_55k_train_5k_val_and_the_official_10k_test():
 
 @pytest.fixture(scope="module")
 def one_epoch_run(tmp_path_factory):
-    """One epoch of the default recipe on real MNIST, shared by the tests below."""
+    """One epoch of the default recipe on real MNIST, shared by the tests below, without its
+    weight average (which lags about 1,000 steps, more than an epoch)."""
     root = tmp_path_factory.mktemp("real")
     overrides = [
         "trainer=cpu",
+        "callbacks=default",
         "trainer.max_epochs=1",
         f"paths.data_dir={REAL_DATA_DIR}",
         "logger=none",
@@ -87,8 +89,9 @@ def test_predict_resize_classifies_inverted_resized_test_digits_as_the_model_doe
 def test_predict_reads_digits_made_the_ways_people_make_them_as_well_as_the_test_set(
     one_epoch_run, tmp_path
 ):
-    """The robustness benchmark in miniature: every rendering within 2 points of the plain test
-    tensors (low-resolution upscaling excepted: its detail is gone), through predict's code."""
+    """The robustness benchmark in miniature: every photo or scan rendering within 2 points of the
+    plain test tensors (low-resolution upscaling excepted: its detail is gone), through predict's
+    code."""
     checkpoint = next(one_epoch_run[0].glob("logs/train/runs/*/checkpoints/epoch_*.ckpt"))
     script = REPO_ROOT / "benchmarks" / "predict_robustness.py"
     arguments = [
@@ -115,5 +118,9 @@ def test_predict_reads_digits_made_the_ways_people_make_them_as_well_as_the_test
     del accuracy["mean of the renderings"]
     assert plain >= 90
     del accuracy["low_resolution"]
-    assert len(accuracy) == 10
+    assert len(accuracy) == 14
+    # a marker, a fine pen, leaning writing and a blurred photo change the digit itself, which a
+    # network trained for one epoch on undistorted digits reads less well, but still reads
+    for name in ("thick_pen", "thin_pen", "slanted", "out_of_focus"):
+        assert accuracy.pop(name) >= plain - 15, name
     assert {name: value for name, value in accuracy.items() if value < plain - 2} == {}

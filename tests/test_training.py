@@ -132,8 +132,8 @@ BAD_SETTINGS = [
         "data.dataset='cifar' is invalid (allowed: one of mnist, fashion_mnist, kmnist, or module:ATTRIBUTE",
     ),
     (
-        "data.augmentation={rotate: 10}",
-        "data.augmentation={'rotate': 10} is invalid (allowed: degrees >= 0",
+        "data.augmentation.degrees=-5",
+        "data.augmentation={'degrees': -5, 'translate': 2, 'scale': 0.1} is invalid (allowed: degrees >= 0",
     ),
     (
         "model.cell=transformer",

@@ -25,8 +25,10 @@ CONFIG_DIR = REPO_ROOT / "configs"
 # real MNIST is fetched once into the repository's data folder and shared by every test that needs it
 REAL_DATA_DIR = REPO_ROOT / "data"
 
-SMALL_BATCHES = ["trainer=cpu", "data.batch_size=32", "data.eval_batch_size=25"]
-QUICK = [*SMALL_BATCHES, "model.hidden=16"]
+# the base groups without the default recipe's augmentation and weight average: tests of the
+# machinery on tiny data (configs/experiment/default.yaml is composed by test_configs.py)
+SMALL_BATCHES = ["trainer=cpu", "data.batch_size=32", "data.eval_batch_size=25", "~experiment"]
+QUICK = [*SMALL_BATCHES, "model.hidden=16", "model.dropout=0.0"]
 # a small state-space network in place of QUICK's LSTM
 QUICK_S4D = [*SMALL_BATCHES, "model=s4d", "model.d_model=8", "model.d_state=4", "model.layers=2"]
 # a small Legendre memory network
