@@ -23,8 +23,12 @@ from omegaconf import DictConfig
 
 from seqmnist.config.build import Trained, load_trained
 from seqmnist.errors import ConfigError, DataError
-from seqmnist.images.mnist_style import PREPARATIONS
-from seqmnist.prediction import classify, prepared_digit, probabilities_per_step
+from seqmnist.prediction import (
+    check_preprocess,
+    classify,
+    prepared_digit,
+    probabilities_per_step,
+)
 from seqmnist.records.checkpoints import resolve_checkpoint
 
 log = logging.getLogger(__name__)
@@ -117,12 +121,7 @@ def _shown(path: Path, root: Path) -> Path:
 
 def serve(cfg: DictConfig) -> dict[str, float]:
     """Load the checkpoint, then serve the page until Ctrl-C or SIGTERM."""
-    if cfg.preprocess not in PREPARATIONS:
-        raise ConfigError(
-            f"preprocess={cfg.preprocess} is not a preparation. Use preprocess=mnist (crop, fit "
-            f"into 20x20, centre by mass, as MNIST was made) or preprocess=resize (pad and resize "
-            f"only, for images that already look like MNIST digits)."
-        )
+    check_preprocess(cfg.preprocess)
     checkpoint = resolve_checkpoint(cfg.ckpt_path, Path(cfg.paths.log_dir))
     trained = load_trained(checkpoint)
     title = (

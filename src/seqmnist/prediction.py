@@ -122,13 +122,18 @@ def predict(cfg: DictConfig) -> dict[str, float]:
     return {str(path): float(final[i].argmax()) for i, path in enumerate(files)}
 
 
-def _check_options(cfg: DictConfig) -> None:
-    if cfg.preprocess not in PREPARATIONS:
+def check_preprocess(preprocess: str) -> None:
+    """The `preprocess` option of predict.py and demo.py: one of PREPARATIONS."""
+    if preprocess not in PREPARATIONS:
         raise ConfigError(
-            f"preprocess={cfg.preprocess} is not a preparation. Use preprocess=mnist (crop, fit "
+            f"preprocess={preprocess} is not a preparation. Use preprocess=mnist (crop, fit "
             f"into 20x20, centre by mass, as MNIST was made) or preprocess=resize (pad and resize "
             f"only, for images that already look like MNIST digits)."
         )
+
+
+def _check_options(cfg: DictConfig) -> None:
+    check_preprocess(cfg.preprocess)
     if cfg.on_error not in ON_ERROR:
         raise ConfigError(
             f"on_error={cfg.on_error} is not an option. Use on_error=stop (refuse if any image "
