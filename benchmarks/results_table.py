@@ -30,6 +30,19 @@ PUBLISHED = {
     "experiment=psmnist_lmu": "LMU 97.15 %, parallel LMU 98.49 %",
 }
 
+# row order: the default and its variants, the tutorials, then rows, pixels and permuted pixels
+ORDER = (
+    "torch_tutorial", "tf_tutorial", "fast_97", "fast_99", "row_lstm", "row_s4d", "row_lmu",
+    "smnist_lstm", "smnist_s4d", "smnist_lmu", "psmnist_lstm", "psmnist_s4d", "psmnist_lmu",
+)  # fmt: skip
+
+
+def order_of(setting: str) -> int:
+    experiments = [o.split("=", 1)[1] for o in setting.split() if o.startswith("experiment=")]
+    if not experiments:
+        return 0
+    return 1 + ORDER.index(experiments[0]) if experiments[0] in ORDER else len(ORDER) + 1
+
 
 def epochs_of(run: Run) -> str:
     """trainer.max_steps or max_epochs of the run's composed config."""
@@ -42,7 +55,7 @@ def epochs_of(run: Run) -> str:
 
 
 def table(runs: list[Run]) -> str:
-    rows = aggregate(runs)
+    rows = sorted(aggregate(runs), key=lambda row: order_of(row["setting"]))
     by_setting: dict[str, list[Run]] = {}
     for run in runs:
         by_setting.setdefault(run.setting, []).append(run)

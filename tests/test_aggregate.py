@@ -49,6 +49,15 @@ def test_a_failed_run_is_counted_and_named_never_averaged(tmp_path):
     assert row["failed"] == f"1: {tmp_path / '1'}"
 
 
+def test_a_seed_run_again_is_a_repeat_not_a_second_sample(tmp_path):
+    record(tmp_path / "0", 0, 0.98)
+    record(tmp_path / "0-again", 0, 0.98)
+    record(tmp_path / "1", 1, 0.99)
+    (row,) = aggregate(find_runs([tmp_path]))
+    assert row["n"] == "2" and row["test/acc mean"] == "0.9850"
+    assert row["repeats"] == f"1: {tmp_path / '0-again'}"
+
+
 def test_runs_of_different_stacks_are_not_pooled_unless_asked(tmp_path, capsys):
     record(tmp_path / "a", 0, 0.98)
     record(tmp_path / "b", 1, 0.99, stack={**STACK, "torch": "2.15.0"})

@@ -192,6 +192,14 @@ def test_a_value_with_a_space_gets_the_quoting_that_works(tmp_path, arguments):
     assert not (tmp_path / "logs").exists()
 
 
+def test_a_config_group_set_to_null_gets_the_deletion_that_works(tmp_path):
+    result = run_cli("train.py", "experiment=null", root=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert "delete it with ~experiment" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "logs").exists()
+
+
 def test_a_deletion_after_an_override_passes_the_command_line_check(capsys):
     check_command_line(["hydra/sweeper/sampler=grid", "~hydra.sweeper.sampler.seed"])
     assert capsys.readouterr().err == ""

@@ -132,13 +132,14 @@ def test_an_explicit_precision_wins_over_the_hardware(tmp_path, synthetic_mnist)
     assert cfg.precision_choice == "32-true: set by trainer.precision"
 
 
-def test_every_run_records_its_precision_stack_and_hardware(tmp_path, synthetic_mnist):
+def test_every_run_records_its_seed_precision_stack_and_hardware(tmp_path, synthetic_mnist):
     result = run_cli(
         "train.py", *QUICK, *synthetic_mnist.overrides(), "logger=none", "trainer.max_epochs=1",
         root=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     record = result_of(only_run(tmp_path))
+    assert record["seed"] == 42  # train.yaml's, not overridden
     assert record["precision"] in ("bf16-mixed", "32-true")
     assert record["precision_choice"].startswith(record["precision"])
     assert set(record["stack"]) >= {"python", "torch", "torchvision", "lightning", "numpy"}

@@ -96,6 +96,12 @@ def check_command_line(arguments: list[str]) -> None:
                 f"the value of {key} contains a space; Hydra needs such a value quoted inside the "
                 f"argument: '{key}=\"{value}\"'"
             )
+        if value == "null" and _is_config_group(key):
+            _refuse_command_line(
+                f"{argument}: {key} is a config group, whose option Hydra cannot set to null. To "
+                f"leave the group out, delete it with ~{key}; to choose another option, pass "
+                f"{key}=<option> (python {Path(sys.argv[0]).name} --help lists them)"
+            )
         # `~key` deletes a key: an override without a value
         if not has_value and not argument.startswith(("-", "~")) and "=" in previous:
             key, _, value = previous.partition("=")
@@ -123,6 +129,12 @@ def run_command(main: Callable[[], object]) -> None:
             file=sys.stderr,
         )
         raise SystemExit(INTERRUPTED_EXIT_CODE) from None
+
+
+def _is_config_group(key: str) -> bool:
+    """A folder of the entry script's `configs/` (where its @hydra.main looks)."""
+    configs = Path(sys.argv[0]).resolve().parent / "configs"
+    return bool(key.lstrip("+")) and (configs / key.lstrip("+")).is_dir()
 
 
 def _optional_modules(argument: str) -> list[tuple[str, str]]:
@@ -173,6 +185,7 @@ def run_recorded(task: Task, cfg: DictConfig) -> dict[str, float] | None:
             time.perf_counter() - started,
             error=_reason(error),
             failed_for_settings=isinstance(error, SettingsFailure),
+            seed=cfg.get("seed"),
         )
         if not _recorded(output_dir, failed) and isinstance(error, SeqmnistError):
             error = SeqmnistError(
@@ -199,6 +212,7 @@ def run_recorded(task: Task, cfg: DictConfig) -> dict[str, float] | None:
             precision_choice=cfg.get("precision_choice"),
             stack=software_stack(),
             hardware=hardware().as_record(),
+            seed=cfg.get("seed"),
         ),
     )
     return metrics

@@ -1,6 +1,7 @@
 """Runs pooled over seeds: one row per setting (every override but the seed and the paths), with
-n, mean ± sample std, min and max of `val/acc_best` and `test/acc` and the mean wall time. Failed
-runs are counted and named, never averaged. Runs whose library stack, hardware, device or precision
+n, mean ± sample std, min and max of `val/acc_best` and `test/acc` and the mean wall time. n counts
+seeds: a seed run again is named as a repeat, not counted twice. Failed runs are counted and named,
+never averaged. Runs whose library stack, hardware, device or precision
 differ are not pooled unless asked (`pool_across_machines`).
 
     python -m seqmnist.records.aggregate <run or sweep folders>... [--out by_setting.csv]
@@ -32,6 +33,7 @@ COLUMNS = (
     *(f"{metric} {stat}" for metric in METRICS for stat in ("mean", "std", "min", "max")),
     "wall_time_s mean",
     "failed",
+    "repeats",
     "precision",
     "device",
     "cpu",
@@ -51,6 +53,15 @@ class Run:
     @property
     def setting(self) -> str:
         return setting_of(self.result.overrides)
+
+    @property
+    def seed(self) -> str | None:
+        """The seed it ran with: recorded, else its `seed=` override (older records), else None
+        (unseeded, or not known: such runs are never taken for repeats of each other)."""
+        if self.result.seed is not None:
+            return str(self.result.seed)
+        overrides = [o.split("=", 1)[1] for o in self.result.overrides if o.startswith(f"{SEED}=")]
+        return overrides[-1] if overrides and overrides[-1] != "null" else None
 
     @property
     def machine(self) -> dict[str, str]:
@@ -95,7 +106,10 @@ def aggregate(runs: Sequence[Run], pool_across_machines: bool = False) -> list[d
 
 
 def _row(setting: str, runs: list[Run], pool_across_machines: bool) -> dict[str, str]:
-    done = [run for run in runs if run.result.status == COMPLETED]
+    done, repeats, seeds = [], [], set()
+    for run in (run for run in runs if run.result.status == COMPLETED):
+        (repeats if run.seed is not None and run.seed in seeds else done).append(run)
+        seeds.add(run.seed)
     failed = [run for run in runs if run.result.status != COMPLETED]
     machines = [run.machine for run in done]
     differing = sorted({key for m in machines for key in m if m[key] != machines[0][key]})
@@ -114,8 +128,9 @@ def _row(setting: str, runs: list[Run], pool_across_machines: bool) -> dict[str,
         row.update(_statistics(metric, values))
     times = [run.result.wall_time_s for run in done]
     row["wall_time_s mean"] = f"{statistics.fmean(times):.1f}" if times else ""
-    row["failed"] = (
-        f"{len(failed)}: " + ", ".join(str(run.folder) for run in failed) if failed else "0"
+    row["failed"], row["repeats"] = (
+        f"{len(group)}: " + ", ".join(str(run.folder) for run in group) if group else "0"
+        for group in (failed, repeats)
     )
     for key in ("precision", "device", "cpu", "stack"):
         row[key] = " | ".join(sorted({m[key] for m in machines})) if machines else ""

@@ -28,6 +28,8 @@ class RunResult:
     precision_choice: str | None = None  # why: trainer.precision=auto's reason
     stack: dict[str, str] | None = None
     hardware: dict[str, object] | None = None
+    # the composed `seed` (None: unseeded), whether or not the command line set it
+    seed: int | None = None
 
 
 def write_result(output_dir: Path, result: RunResult) -> None:
