@@ -189,18 +189,17 @@ RENDERINGS: dict[str, tuple[str, Rendering]] = {
 }
 
 
-def accuracy_of(
-    net: torch.nn.Module, view, files: list[Path], labels: torch.Tensor, preprocess: str
-) -> tuple[float, int]:
-    """Accuracy over every file (a refused file counts as wrong) and how many were refused."""
-    kept, digits, problems = prepared_digits(files, preprocess)
+def accuracy_of(net: torch.nn.Module, view, prepared, files: list[Path], labels: torch.Tensor):
+    """Accuracy over every file (a refused file counts as wrong), from `prepared_digits`' answer
+    for those files (prepared once, whatever the number of checkpoints)."""
+    kept, digits, _ = prepared
     index = {path: position for position, path in enumerate(files)}
     correct = 0
     for start in range(0, len(kept), 1000):
         predicted = classify(net, view, digits[start : start + 1000]).argmax(dim=-1)
         expected = labels[[index[path] for path in kept[start : start + 1000]]]
         correct += int((predicted == expected).sum())
-    return correct / len(files), len(problems)
+    return correct / len(files)
 
 
 def split_digits(trained: Trained, data_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -289,10 +288,12 @@ def main() -> None:
             for position, digit in enumerate(digits.numpy()):
                 render(digit, np.random.default_rng(position), folder / f"{position:05d}")
             files = image_files([str(folder)])
+            prepared = prepared_digits(files, "mnist")
+            refused = len(prepared[2])
             cells = []
             for column, name in enumerate(names):
                 net, view = models[name].module.net, models[name].view
-                accuracy, refused = accuracy_of(net, view, files, labels, "mnist")
+                accuracy = accuracy_of(net, view, prepared, files, labels)
                 totals[column] += accuracy
                 cells.append(f"{accuracy:.2%}" + (f" ({refused} refused)" if refused else ""))
             lines.append(f"| {rendering} | {description} | " + " | ".join(cells) + " |")

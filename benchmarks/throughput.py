@@ -5,13 +5,16 @@ Prints and writes (benchmarks/results/throughput.md and .png):
       (torchvision transforms per image + DataLoader) versus this project's in-memory batches;
   (c) the default model's achieved FLOP/s versus a matmul peak measured in the same run;
   (d) time per epoch against hidden size (rows, 28 steps) and against sequence length (28 rows vs
-      784 pixels), extrapolated from timed steps.
-(c) and (d) are measured in float32 and, where the CPU computes bfloat16 (AMX-BF16, AVX512-BF16),
+      784 pixels), extrapolated from timed steps;
+  (e) a training step of each family (LSTM, GRU, tanh RNN, S4D, LMU) on rows, which
+      `trainer.precision=auto` relies on when it picks bf16-mixed for every network.
+(c), (d) and (e) are measured in float32 and, where the CPU computes bfloat16 (AMX-BF16, AVX512-BF16),
 under bf16 autocast too. The report names the CPU; rerun for your hardware.
 Not a test: nothing here asserts, it only measures.
 """
 
 import argparse
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,7 +33,7 @@ from torchvision.datasets import MNIST
 
 from seqmnist.data import MNISTDataModule
 from seqmnist.machine import keep_freed_memory_in_process
-from seqmnist.models import RecurrentClassifier
+from seqmnist.models import LMUClassifier, RecurrentClassifier, S4DClassifier
 from seqmnist.models.flops import register_flop_formulas
 
 TRAIN_IMAGES = 55_000
@@ -205,6 +208,39 @@ def main() -> None:
         + " |",
         "",
     ]
+
+    families = {
+        "2x128 LSTM": lambda: RecurrentClassifier(hidden=128),
+        "2x128 GRU": lambda: RecurrentClassifier(hidden=128, cell="gru"),
+        "2x128 tanh RNN": lambda: RecurrentClassifier(hidden=128, cell="rnn"),
+        "S4D 4x128, state 64": lambda: S4DClassifier(input_size=28),
+        "LMU order 256": lambda: LMUClassifier(input_size=28, theta=28.0),
+    }
+    step_ms: dict[str, dict[str, list[float]]] = {
+        name: {p: [] for p in precisions} for name in families
+    }
+    for _ in range(2):  # two rounds, each family's precisions back to back
+        for name, build in families.items():
+            for precision in precisions:
+                torch.manual_seed(0)
+                rate = samples_per_second(
+                    build(), synthetic_batches(28, 128, 28)(), max(10, arguments.steps // 4),
+                    warmup=3, precision=precision,
+                )  # fmt: skip
+                step_ms[name][precision].append(1000 * 128 / rate)
+    lines += [
+        "## (e) A training step of each family (28 rows x 28, batch 128), median of two rounds",
+        "",
+        "| network | "
+        + " | ".join(f"ms/step {p}" for p in precisions)
+        + (" | bf16 speed-up |" if len(precisions) > 1 else " |"),
+        "|---|" + "---|" * (len(precisions) + (len(precisions) > 1)),
+    ]
+    for name, times in step_ms.items():
+        medians = [statistics.median(times[p]) for p in precisions]
+        ratio = f" {medians[0] / medians[1]:.2f}x |" if len(medians) > 1 else ""
+        lines.append(f"| {name} | " + " | ".join(f"{m:.1f}" for m in medians) + f" |{ratio}")
+    lines.append("")
 
     publish("\n".join(lines), arguments.out / "throughput.md")
     figure, axis = plt.subplots(figsize=(5, 3.5))

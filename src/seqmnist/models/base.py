@@ -62,11 +62,6 @@ class SequenceNet(nn.Module):
         from settings alone, without running the network."""
         return None
 
-    def faster_under(self, precision: str, device_type: str) -> bool:
-        """Whether `precision` speeds this network up on `device_type` (trainer.precision=auto
-        asks before choosing a mixed precision); True unless a network knows otherwise."""
-        return True
-
     def precision_problem(self, precision: str, device_type: str) -> str | None:
         """Its own refusal, then (CPU bfloat16) one forward pass on a blank step, since a missing
         kernel only shows when it runs."""

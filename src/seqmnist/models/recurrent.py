@@ -114,11 +114,6 @@ class RecurrentClassifier(SequenceNet):
             outputs = running_mean(outputs)
         return self.head(self.output_dropout(outputs))
 
-    def faster_under(self, precision: str, device_type: str) -> bool:
-        # CPU autocast keeps torch's GRU in float32 and only adds casts around it
-        on_cpu_in_bf16 = device_type == "cpu" and precision.startswith("bf16")
-        return not (on_cpu_in_bf16 and isinstance(self.rnn, nn.GRU))
-
     def precision_refusal(self, precision: str, device_type: str) -> str | None:
         # torch's autocast wrapper for the cuDNN RNN kernel (_cudnn_rnn_cast_reflatten) casts the
         # weights to float16 whatever the autocast dtype is: bf16-mixed would train the RNN in fp16
