@@ -23,9 +23,11 @@ from seqmnist.records.results import COMPLETED, RESULT_FILE, RunResult, read_res
 
 METRICS = ("val/acc_best", "test/acc")
 SEED = "seed"
-# overrides that say where a run read and wrote or what recorded it: not part of its setting
+# overrides that say where a run read and wrote, what recorded it or whether it read the test set:
+# not part of its setting
 NOT_A_SETTING = (
     "paths.", "data.data_dir", "data.offline_wheel", "data.checksums", "hydra.", "logger", "tags",
+    "test=",
 )  # fmt: skip
 COLUMNS = (
     "setting",
