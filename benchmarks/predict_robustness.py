@@ -10,6 +10,7 @@ writes benchmarks/results/predict_robustness.md: accuracy per rendering next to 
 plain 28x28 tensors, one column per checkpoint (`--ckpt default=a.ckpt --ckpt handwriting=b.ckpt`).
 `--split val` renders the validation digits the checkpoints' runs held out instead, for choosing a
 recipe without reading the test set; its report is predict_robustness_val.md.
+`experiment=handwriting` was chosen so: benchmarks/results/recipe_handwriting.md.
 """
 
 import argparse
