@@ -2,8 +2,9 @@
 
 Each layer is a linear time-invariant recurrence, so over a whole sequence it is a causal
 convolution. Training computes it in chunks by matrix products, with the layer's own state carried
-from chunk to chunk (no FFT); `logits_per_step` runs the recurrence itself, step by step. The two
-compute the same function (tests/test_state_space.py).
+from chunk to chunk (no FFT), with complex numbers as (real, imaginary) pairs so the network
+exports to ONNX; `logits_per_step` runs the recurrence itself, step by step. The two compute the
+same function (tests/test_state_space.py).
 """
 
 import math
@@ -60,12 +61,25 @@ class S4DKernel(nn.Module):
         return [self.log_dt, self.log_neg_a_real, self.a_imag]
 
     def discrete(self) -> tuple[Tensor, Tensor, Tensor]:
-        """`dt * A`, B-bar and C, each complex `(channels, modes)`, in float32 or wider."""
+        """`dt * A`, B-bar and C, each `(channels, modes, 2)`: complex numbers as (real, imag)
+        pairs, in float32 or wider. Real pairs rather than complex tensors, so the network exports
+        to ONNX, which has no complex arithmetic."""
         real = _at_least_float32(self.c.dtype)
-        a = torch.complex(-torch.exp(self.log_neg_a_real.to(real)), self.a_imag.to(real))
-        dt_a = a * torch.exp(self.log_dt.to(real)).unsqueeze(-1)
-        b_bar = torch.expm1(dt_a) / a  # zero-order hold with B = 1 (S4D folds B into C)
-        return dt_a, b_bar, torch.view_as_complex(self.c.to(real).contiguous())
+        a = torch.stack([-torch.exp(self.log_neg_a_real.to(real)), self.a_imag.to(real)], dim=-1)
+        dt_a = a * torch.exp(self.log_dt.to(real)).view(-1, 1, 1)
+        # zero-order hold with B = 1 (S4D folds B into C): B-bar = (exp(dt A) - 1) / A
+        x, y = dt_a.unbind(-1)
+        # exp(x) - 1 as 2 tanh(x/2) / (1 - tanh(x/2)): exact for small x, and ONNX has no expm1
+        half = torch.tanh(x / 2)
+        exp_minus_one = torch.stack(
+            [
+                2 * half / (1 - half) * torch.cos(y) - 2 * torch.sin(y / 2) ** 2,
+                torch.exp(x) * torch.sin(y),
+            ],
+            dim=-1,
+        )
+        b_bar = _complex_divide(exp_minus_one, a)
+        return dt_a, b_bar, self.c.to(real)
 
 
 class S4DLayer(nn.Module):
@@ -107,40 +121,39 @@ class S4DLayer(nn.Module):
         c = min(self.chunk, length)
         chunks = -(-length // c)
         dt_a, b_bar, c_out = self.kernel.discrete()
-        modes = dt_a.shape[-1]
-        steps = torch.arange(c + 1, device=u.device)
-        powers = _complex_exp(dt_a.unsqueeze(-1) * steps)  # A-bar^l, (H, N, c + 1)
+        modes = dt_a.shape[1]
+        steps = torch.arange(c + 1, device=u.device, dtype=dt_a.dtype)
+        powers = _complex_exp(dt_a.unsqueeze(2) * steps.view(-1, 1))  # A-bar^l, (H, N, c + 1, 2)
         # K_l = 2 Re(C B-bar A-bar^l), l < c, laid out as the Toeplitz matrix T[t, j] = K_{t-j}
-        k = 2 * (c_out * b_bar).unsqueeze(-1).mul(powers[..., :c]).sum(1).real  # (H, c)
+        k = 2 * _complex_multiply(_complex_multiply(c_out, b_bar).unsqueeze(2), powers[:, :, :c])
+        k = k[..., 0].sum(1)  # (H, c)
         lag = torch.arange(c, device=u.device)
         lag = lag.view(1, -1) - lag.view(-1, 1)  # t - j: rows j (input), columns t (output)
         toeplitz = k[:, lag.clamp(min=0)] * (lag >= 0)  # (H, c_j, c_t)
-        toeplitz = toeplitz + torch.diag_embed(self.d.to(k.dtype).unsqueeze(-1).expand(-1, c))
+        toeplitz = toeplitz + torch.eye(c, dtype=k.dtype, device=u.device) * self.d.to(
+            k.dtype
+        ).view(-1, 1, 1)
         # a chunk's input j reaches the state at its end through A-bar^(c-1-j) B-bar
-        into_state = torch.view_as_real(powers[..., :c].flip(-1) * b_bar.unsqueeze(-1))
+        into_state = _complex_multiply(powers[:, :, :c].flip(2), b_bar.unsqueeze(2))
         into_state = into_state.permute(0, 2, 1, 3).reshape(channels, c, 2 * modes)
         # the state before a chunk reaches its output t through 2 Re(C A-bar^(t+1) x)
-        out_of_state = c_out.unsqueeze(-1) * powers[..., 1:]  # (H, N, c)
-        out_of_state = 2 * torch.stack([out_of_state.real, -out_of_state.imag], dim=2)
+        out_of_state = _complex_multiply(c_out.unsqueeze(2), powers[:, :, 1:])  # (H, N, c, 2)
+        out_of_state = 2 * torch.stack([out_of_state[..., 0], -out_of_state[..., 1]], dim=2)
         out_of_state = out_of_state.reshape(channels, 2 * modes, c)
 
         padded = F.pad(u, (0, 0, 0, chunks * c - length)) if length % c else u
         # channel-major and contiguous: bmm copies each channel's matrix of a strided view
         blocks = padded.view(batch, chunks, c, channels).permute(3, 0, 1, 2)
         blocks = blocks.reshape(channels, batch * chunks, c).contiguous()
-        fed = torch.view_as_complex(
-            torch.bmm(blocks, into_state).view(channels, batch, chunks, modes, 2)
-        )
-        carry = powers[..., c].unsqueeze(1)  # A-bar^c, (H, 1, N)
+        fed = torch.bmm(blocks, into_state).view(channels, batch, chunks, modes, 2)
+        carry = powers[:, :, c].unsqueeze(1)  # A-bar^c, (H, 1, N, 2)
         fed_chunks = fed.unbind(2)  # one backward for all (indexing would make one per chunk)
         state = torch.zeros_like(fed_chunks[0])
         before = [state]
         for fed_chunk in fed_chunks[:-1]:
-            state = carry * state + fed_chunk
+            state = _complex_multiply(carry, state) + fed_chunk
             before.append(state)
-        states = torch.view_as_real(torch.stack(before, dim=2)).reshape(
-            channels, batch * chunks, 2 * modes
-        )
+        states = torch.stack(before, dim=2).reshape(channels, batch * chunks, 2 * modes)
         # two products and a sum: baddbmm's backward loops over the channels on CPU
         y = torch.bmm(blocks, toeplitz).add_(torch.bmm(states, out_of_state))
         y = y.view(channels, batch, chunks * c).permute(1, 2, 0)[:, :length]
@@ -148,7 +161,7 @@ class S4DLayer(nn.Module):
 
     def recur(self, u: Tensor) -> Tensor:
         """Step by step: x_k = A-bar x_(k-1) + B-bar u_k, y_k = 2 Re(C x_k) + D u_k."""
-        dt_a, b_bar, c_out = self.kernel.discrete()
+        dt_a, b_bar, c_out = (torch.view_as_complex(x.contiguous()) for x in self.kernel.discrete())
         a_bar = torch.exp(dt_a)
         state = torch.zeros(u.shape[0], *a_bar.shape, dtype=a_bar.dtype, device=u.device)
         outputs = []
@@ -158,10 +171,21 @@ class S4DLayer(nn.Module):
         return torch.stack(outputs, dim=1) + u * self.d
 
 
+def _complex_multiply(x: Tensor, y: Tensor) -> Tensor:
+    """Complex numbers as (real, imag) pairs in the last dimension, multiplied."""
+    (a, b), (c, d) = x.unbind(-1), y.unbind(-1)
+    return torch.stack([a * c - b * d, a * d + b * c], dim=-1)
+
+
+def _complex_divide(x: Tensor, y: Tensor) -> Tensor:
+    (a, b), (c, d) = x.unbind(-1), y.unbind(-1)
+    norm = c * c + d * d
+    return torch.stack([(a * c + b * d) / norm, (b * c - a * d) / norm], dim=-1)
+
+
 def _complex_exp(z: Tensor) -> Tensor:
-    """exp of a complex tensor from real functions, which torch runs faster on CPU."""
-    magnitude = torch.exp(z.real)
-    return torch.complex(magnitude * torch.cos(z.imag), magnitude * torch.sin(z.imag))
+    magnitude = torch.exp(z[..., 0])
+    return torch.stack([magnitude * torch.cos(z[..., 1]), magnitude * torch.sin(z[..., 1])], dim=-1)
 
 
 def _at_least_float32(dtype: torch.dtype) -> torch.dtype:
