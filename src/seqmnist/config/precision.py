@@ -18,7 +18,7 @@ def device_type_of(accelerator: str) -> str:
 
 def choose_precision(net: SequenceNet, device_type: str, facts: Hardware) -> tuple[str, str]:
     """(precision, reason): bf16-mixed where the device computes bfloat16 and the network trains
-    correctly in it (each family trains faster so on such a CPU: benchmarks/throughput.py, part e); on a GPU, 16-mixed for a network that refuses bf16-mixed there
+    correctly in it, unless the network objects (it measured slower or less accurate so); on a GPU, 16-mixed for a network that refuses bf16-mixed there
     (cuDNN's recurrent layers); 32-true otherwise."""
     if device_type == "cuda":
         if not facts.gpu_bf16:
@@ -35,6 +35,9 @@ def choose_precision(net: SequenceNet, device_type: str, facts: Hardware) -> tup
     problem = net.precision_problem("bf16-mixed", "cpu")
     if problem is not None:
         return "32-true", f"bf16-mixed cannot train this network on this CPU: {problem}"
+    objection = net.auto_precision_objection("bf16-mixed", "cpu")
+    if objection is not None:
+        return "32-true", f"bf16-mixed runs here, but {objection}"
     return "bf16-mixed", (
         f"this CPU ({facts.describe_cpu()}) computes bfloat16 in torch's oneDNN kernels"
     )

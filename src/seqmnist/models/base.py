@@ -62,6 +62,12 @@ class SequenceNet(nn.Module):
         from settings alone, without running the network."""
         return None
 
+    def auto_precision_objection(self, precision: str, device_type: str) -> str | None:
+        """Why trainer.precision=auto should not pick the mixed `precision` for this network on
+        `device_type` although it runs there (measured slower, or less accurate), or None. An
+        explicit trainer.precision still gets it."""
+        return None
+
     def precision_problem(self, precision: str, device_type: str) -> str | None:
         """Its own refusal, then (CPU bfloat16) one forward pass on a blank step, since a missing
         kernel only shows when it runs."""
