@@ -190,10 +190,11 @@ RENDERINGS: dict[str, tuple[str, Rendering]] = {
 }
 
 
-def accuracy_of(net: torch.nn.Module, view, prepared, files: list[Path], labels: torch.Tensor):
-    """Accuracy over every file (a refused file counts as wrong), from `prepared_digits`' answer
-    for those files (prepared once, whatever the number of checkpoints)."""
-    kept, digits, _ = prepared
+def accuracy_of(
+    net: torch.nn.Module, view, kept: list[Path], digits, files: list[Path], labels: torch.Tensor
+) -> float:
+    """Accuracy over every file (a refused file counts as wrong), from the digits
+    `prepared_digits` kept (prepared once, whatever the number of checkpoints)."""
     index = {path: position for position, path in enumerate(files)}
     correct = 0
     for start in range(0, len(kept), 1000):
@@ -289,12 +290,12 @@ def main() -> None:
             for position, digit in enumerate(digits.numpy()):
                 render(digit, np.random.default_rng(position), folder / f"{position:05d}")
             files = image_files([str(folder)])
-            prepared = prepared_digits(files, "mnist")
-            refused = len(prepared[2])
+            kept, digits_read, problems = prepared_digits(files, "mnist")
+            refused = len(problems)
             cells = []
             for column, name in enumerate(names):
                 net, view = models[name].module.net, models[name].view
-                accuracy = accuracy_of(net, view, prepared, files, labels)
+                accuracy = accuracy_of(net, view, kept, digits_read, files, labels)
                 totals[column] += accuracy
                 cells.append(f"{accuracy:.2%}" + (f" ({refused} refused)" if refused else ""))
             lines.append(f"| {rendering} | {description} | " + " | ".join(cells) + " |")

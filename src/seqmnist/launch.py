@@ -133,8 +133,8 @@ def run_command(main: Callable[[], object]) -> None:
 
 def _is_config_group(key: str) -> bool:
     """A folder of the entry script's `configs/` (where its @hydra.main looks)."""
-    configs = Path(sys.argv[0]).resolve().parent / "configs"
-    return bool(key.lstrip("+")) and (configs / key.lstrip("+")).is_dir()
+    group = key.lstrip("+")
+    return bool(group) and (Path(sys.argv[0]).resolve().parent / "configs" / group).is_dir()
 
 
 def _optional_modules(argument: str) -> list[tuple[str, str]]:

@@ -18,8 +18,9 @@ def device_type_of(accelerator: str) -> str:
 
 def choose_precision(net: SequenceNet, device_type: str, facts: Hardware) -> tuple[str, str]:
     """(precision, reason): bf16-mixed where the device computes bfloat16 and the network trains
-    correctly in it, unless the network objects (it measured slower or less accurate so); on a GPU, 16-mixed for a network that refuses bf16-mixed there
-    (cuDNN's recurrent layers); 32-true otherwise."""
+    correctly in it, unless the network objects (it measured slower or less accurate so); on a
+    GPU, 16-mixed for a network that refuses bf16-mixed there (cuDNN's recurrent layers); 32-true
+    otherwise."""
     if device_type == "cuda":
         if not facts.gpu_bf16:
             return "32-true", f"the GPU ({facts.gpu}) has no native bfloat16"

@@ -130,9 +130,8 @@ class S4DLayer(nn.Module):
         lag = torch.arange(c, device=u.device)
         lag = lag.view(1, -1) - lag.view(-1, 1)  # t - j: rows j (input), columns t (output)
         toeplitz = k[:, lag.clamp(min=0)] * (lag >= 0)  # (H, c_j, c_t)
-        toeplitz = toeplitz + torch.eye(c, dtype=k.dtype, device=u.device) * self.d.to(
-            k.dtype
-        ).view(-1, 1, 1)
+        skip = self.d.to(k.dtype).view(-1, 1, 1)  # D u on the diagonal
+        toeplitz = toeplitz + torch.eye(c, dtype=k.dtype, device=u.device) * skip
         # a chunk's input j reaches the state at its end through A-bar^(c-1-j) B-bar
         into_state = _complex_multiply(powers[:, :, :c].flip(2), b_bar.unsqueeze(2))
         into_state = into_state.permute(0, 2, 1, 3).reshape(channels, c, 2 * modes)
