@@ -1,4 +1,4 @@
-"""README's "Extending": a network is its module and its YAML, a dataset its record and its YAML;
+"""docs/extending.md: a network is its module and its YAML, a dataset its record and its YAML;
 nothing else in the package names a concrete network or MNIST's files."""
 
 import re

@@ -1,4 +1,4 @@
-"""The worked example of README's "Extending": a network that is only its module (here) and its
+"""The worked example of docs/extending.md: a network that is only its module (here) and its
 YAML, and a dataset that is only its record (here) and its YAML (both YAMLs: tests/test_extending.py)."""
 
 from typing import ClassVar
