@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from seqmnist.records.aggregate import Run, aggregate, find_runs, percent
+from seqmnist.records.aggregate import Run, aggregate, by_setting, find_runs, percent
 
 RESULTS = Path(__file__).resolve().parent / "results"
 START, END = "<!-- results-table:start -->", "<!-- results-table:end -->"
@@ -56,16 +56,14 @@ def epochs_of(run: Run) -> str:
 
 def table(runs: list[Run]) -> str:
     rows = sorted(aggregate(runs), key=lambda row: order_of(row["setting"]))
-    by_setting: dict[str, list[Run]] = {}
-    for run in runs:
-        by_setting.setdefault(run.setting, []).append(run)
+    groups = by_setting(runs)
     lines = [
         "| command | n | test accuracy, mean ± std (min-max) | best validation | epochs | "
         "wall time | parameters | precision | published |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        members = by_setting[row["setting"]]
+        members = groups[row["setting"]]
         params = {m.result.metrics.get("model/params") for m in members} - {None}
         command = "python train.py" + (
             "" if row["setting"] == "(defaults)" else f" {row['setting']}"

@@ -99,12 +99,20 @@ def find_runs(paths: Iterable[Path]) -> list[Run]:
     return runs
 
 
-def aggregate(runs: Sequence[Run], pool_across_machines: bool = False) -> list[dict[str, str]]:
-    """One row per setting, in the order settings first appear."""
+def by_setting(runs: Iterable[Run]) -> dict[str, list[Run]]:
+    """The runs of each setting, in the order settings first appear."""
     groups: dict[str, list[Run]] = {}
     for run in runs:
         groups.setdefault(run.setting, []).append(run)
-    return [_row(setting, members, pool_across_machines) for setting, members in groups.items()]
+    return groups
+
+
+def aggregate(runs: Sequence[Run], pool_across_machines: bool = False) -> list[dict[str, str]]:
+    """One row per setting, in the order settings first appear."""
+    return [
+        _row(setting, members, pool_across_machines)
+        for setting, members in by_setting(runs).items()
+    ]
 
 
 def _row(setting: str, runs: list[Run], pool_across_machines: bool) -> dict[str, str]:
