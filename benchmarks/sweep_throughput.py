@@ -27,7 +27,7 @@ from pathlib import Path
 
 from common import publish
 
-from seqmnist.machine import available_cores
+from seqmnist.machine import available_cores, hardware
 
 REPO = Path(__file__).resolve().parents[1]
 GRID = "model.hidden=126,127,128,129"
@@ -132,7 +132,7 @@ def main() -> None:
         )
     )
     lines = [
-        f"# Sweep throughput on this machine ({cores} cores; grid {arguments.grid}, "
+        f"# Sweep throughput (CPU {hardware().describe_cpu()}, {cores} cores; grid {arguments.grid}, "
         f"{arguments.batches} training batches of 128 per job"
         f"{' (one epoch)' if arguments.batches == EPOCH_BATCHES else ''}, real MNIST; "
         f"{arguments.rounds} round(s), the three sweeps in turn)",

@@ -38,7 +38,7 @@ def run_benchmark(script: str, *arguments: str) -> subprocess.CompletedProcess:
             "sweep_throughput.py",
             ["--batches", "2", "--grid", "model.hidden=8", "--rounds", "1"],
             "sweep_throughput.md",
-            "# Sweep throughput on this machine",
+            "# Sweep throughput (CPU ",
         ),
         (
             "state_space.py",
